@@ -1,0 +1,150 @@
+"""The root ``crm`` app: global options, the command groups, and the one error handler."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer._click.exceptions import ClickException  # Typer bundles Click; no click import
+from typer.core import TyperGroup
+
+from crmcli import __version__
+from crmcli.cli import options
+from crmcli.errors import EXIT_INTERRUPTED, CrmError
+
+
+class CrmGroup(TyperGroup):
+    """Runs every command under one handler: a user error is one line on stderr and an exit
+    code, never a traceback.  Also used by CliRunner, which calls ``main`` directly."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = handle(
+            lambda: super(CrmGroup, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def handle(call: Any) -> int:
+    """Run ``call``; turn every way it can fail into a message and an exit code."""
+    try:
+        try:
+            rv = call()
+            sys.stdout.flush()
+            return rv if isinstance(rv, int) else 0
+        finally:
+            options.close_all()
+    except CrmError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except ClickException as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        _error(exc.format_message() + hint)
+        return exc.exit_code
+    except typer.Abort:
+        _error("aborted")
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted; nothing was changed")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `crm customer list | head -1`: the reader left; say nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return 1
+        _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        return 1
+    except sqlite3.Error as exc:
+        _error(f"database: {exc}; nothing was changed")
+        return 1
+    except Exception as exc:  # a bug: say so in one line, the traceback on request
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (CRM_DEBUG=1 shows the traceback)")
+        return 70
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"crm: error: {message}\n")
+    sys.stderr.flush()
+
+
+app = typer.Typer(
+    cls=CrmGroup,
+    name="crm",
+    help="A command-line CRM for solo sellers: customers, leads, deals, tickets and reminders "
+    "in one SQLite file.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"crm {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            help="Database file (default: $CRM_DB, else $XDG_DATA_HOME/crmcli/crm.db).",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """A command-line CRM for solo sellers.
+
+    Example: crm customer add "Nguyễn Văn An" --email an@example.vn --tag vip
+    """
+    options.STATE.db_option = db
+
+
+def _register() -> None:
+    from crmcli.cli import admin, customer, placeholders
+
+    app.add_typer(customer.app, name="customer")
+    for name, sub in placeholders.groups().items():
+        app.add_typer(sub, name=name)
+    admin.register(app)
+
+
+_register()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Entry point used by ``crm``: returns the exit code."""
+    command = typer.main.get_command(app)
+    return int(command.main(args=argv, prog_name="crm", standalone_mode=False) or 0)

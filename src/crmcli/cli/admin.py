@@ -1,0 +1,95 @@
+"""Commands outside the entity groups: demo, config."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from crmcli.cli.options import FormatOpt, database, fmt_of, info
+
+config_app = typer.Typer(
+    help="Settings kept in the database: date order, country, currency.", no_args_is_help=True
+)
+
+
+@config_app.command("list")
+def config_list(fmt: FormatOpt = None) -> None:
+    """Show every setting with its value.
+
+    Example: crm config list
+    """
+    from crmcli.core import settings
+    from crmcli.render import emit
+
+    db = database()
+    emit(settings.all_settings(db), ("key", "value", "description"), fmt_of(fmt))
+
+
+@config_app.command("get")
+def config_get(key: Annotated[str, typer.Argument(help="Setting name.")]) -> None:
+    """Print one setting.
+
+    Example: crm config get date_order
+    """
+    from crmcli.core import settings
+
+    value = settings.get(database(), key)
+    print("" if value is None else value)
+
+
+@config_app.command("set")
+def config_set(
+    key: Annotated[str, typer.Argument(help="Setting name.")],
+    value: Annotated[str, typer.Argument(help="New value.")],
+) -> None:
+    """Change a setting.
+
+    Example: crm config set country VN
+    """
+    from crmcli.core import settings
+
+    db = database(create=True)
+    with db.write():
+        checked = settings.set_value(db, key, value)
+    info(f"{key} = {checked}")
+
+
+@config_app.command("unset")
+def config_unset(key: Annotated[str, typer.Argument(help="Setting name.")]) -> None:
+    """Return a setting to its default.
+
+    Example: crm config unset country
+    """
+    from crmcli.core import settings
+
+    db = database()
+    with db.write():
+        settings.unset(db, key)
+    info(f"{key} reset to its default")
+
+
+def demo(fmt: FormatOpt = None) -> None:
+    """Fill a sample database with realistic customers and show them.
+
+    Example: crm --db demo.db demo
+    """
+    from crmcli.cli.customer import TABLE_COLUMNS
+    from crmcli.core import customers
+    from crmcli.core import demo as demo_core
+    from crmcli.render import emit
+
+    db = database(create=True)
+    with db.write():
+        added = demo_core.fill(db)
+    if added:
+        info(f"Added {added} sample customers to {db.path}")
+    else:
+        info(f"{db.path} already holds the sample data")
+    emit(customers.list_customers(db, sort="name"), customers.COLUMNS, fmt_of(fmt),
+         table_columns=TABLE_COLUMNS, title="Customers")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+    app.add_typer(config_app, name="config")

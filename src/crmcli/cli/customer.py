@@ -1,0 +1,276 @@
+"""``crm customer …``: the people and companies you sell to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+import typer
+
+from crmcli.cli.options import (
+    FormatOpt,
+    LimitOpt,
+    RawOpt,
+    YesOpt,
+    confirm,
+    database,
+    fmt_of,
+    info,
+    parse_when,
+)
+from crmcli.core import customers as core
+from crmcli.core import settings
+
+app = typer.Typer(
+    help="Customers: add, find, show, edit, log interactions, import and export.",
+    no_args_is_help=True,
+)
+
+TABLE_COLUMNS = ("id", "name", "company", "email", "phone", "city", "tags", "last_contacted")
+INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
+
+IdArg = Annotated[int, typer.Argument(metavar="ID", help="Customer id.", show_default=False)]
+
+
+def _opt(help_text: str) -> Any:
+    return typer.Option(help=help_text, show_default=False)
+
+
+Email = Annotated[str | None, _opt("E-mail address (validated).")]
+Phone = Annotated[
+    str | None, _opt("Phone number (E.164 when a country is known: crm config set country VN).")
+]
+Company = Annotated[str | None, _opt("Company or organisation.")]
+Title = Annotated[str | None, _opt("Job title.")]
+Address = Annotated[str | None, _opt("Street address.")]
+City = Annotated[str | None, _opt("City.")]
+Country = Annotated[str | None, _opt("Country.")]
+Birthday = Annotated[str | None, _opt("Birthday: 1990-05-17, 17/05/1990 (per date order).")]
+Source = Annotated[str | None, _opt("Where the customer came from (web, referral, event …).")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+Fields = Annotated[
+    list[str] | None, typer.Option("--field", help="Custom field key=value (repeatable).")
+]
+
+
+def _values(**kwargs: str | None) -> dict[str, str | None]:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Full name.", show_default=False)],
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    address: Address = None,
+    city: City = None,
+    country: Country = None,
+    birthday: Birthday = None,
+    source: Source = None,
+    note: Annotated[str | None, _opt("A note about the customer.")] = None,
+    tag: Tags = None,
+    field: Fields = None,
+) -> None:
+    """Add a customer; prints the new id.
+
+    Example: crm customer add "Trần Thị Bích" --email bich@example.vn --city "Hà Nội" --tag vip
+    """
+    db = database(create=True)
+    config = settings.load(db)
+    data = core.prepare(
+        _values(
+            name=name, email=email, phone=phone, company=company, title=title, address=address,
+            city=city, country=country, birthday=birthday, source=source, notes=note,
+        ),
+        config,
+        tags=tag or (),
+        custom=field or (),
+    )  # fmt: skip
+    with db.write():
+        customer_id = core.add(db, data)
+    print(customer_id)
+    info(f"Added customer {customer_id}: {data.values['name']}")
+
+
+@app.command("list")
+def list_(
+    tag: Tags = None,
+    company: Annotated[str | None, _opt("Company contains this text.")] = None,
+    city: Annotated[str | None, _opt("City contains this text.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            "-s",
+            help="Words in name, e-mail, phone, company, notes or "
+            "interactions (accents and case ignored).",
+            show_default=False,
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        _opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-created)."),
+    ] = None,
+    limit: LimitOpt = None,
+    fmt: FormatOpt = None,
+    raw: RawOpt = False,
+) -> None:
+    """List customers, filtered and sorted.
+
+    Example: crm customer list --search nguyen --tag vip --sort -last_contacted
+    """
+    from crmcli.render import TABLE_DEFAULT_LIMIT, emit
+
+    out = fmt_of(fmt)
+    if sort:
+        core.parse_sort(sort)  # a bad field is a usage error before anything is opened
+    capped = out == "table" and limit is None
+    shown = TABLE_DEFAULT_LIMIT + 1 if capped else (limit or None)
+    rows: Iterable[dict[str, Any]] = core.list_customers(
+        database(), tags=tag or (), company=company, city=city, search=search, sort=sort,
+        limit=shown,
+    )  # fmt: skip
+    if capped:
+        rows = list(rows)
+        if len(rows) > TABLE_DEFAULT_LIMIT:
+            rows = rows[:TABLE_DEFAULT_LIMIT]
+            info(f"showing the first {TABLE_DEFAULT_LIMIT}; use --limit 0 for all, or -f tsv")
+    emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
+         empty_message="no customers match")  # fmt: skip
+
+
+@app.command("show")
+def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+    """Show a customer: every field, tags, custom fields and the timeline of interactions.
+
+    Example: crm customer show 42
+    """
+    from crmcli.render import emit_record
+
+    db = database()
+    record = core.show(db, customer_id)
+    emit_record(
+        record,
+        fmt_of(fmt),
+        columns=core.COLUMNS,
+        sections={"interactions": ("Interactions", INTERACTION_COLUMNS)},
+        raw=raw,
+    )
+
+
+@app.command("edit")
+def edit(
+    customer_id: IdArg,
+    name: Annotated[str | None, _opt("Full name.")] = None,
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    address: Address = None,
+    city: City = None,
+    country: Country = None,
+    birthday: Birthday = None,
+    source: Source = None,
+    note: Annotated[str | None, _opt("Replace the note.")] = None,
+    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
+    remove_tag: Annotated[
+        list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
+    ] = None,
+    field: Fields = None,
+    unset: Annotated[
+        list[str] | None,
+        typer.Option("--unset", help="Clear a field (email, phone …) or remove a custom field."),
+    ] = None,
+) -> None:
+    """Change a customer's fields, tags or custom fields.
+
+    Example: crm customer edit 42 --phone "0912 345 678" --add-tag vip --field size=L
+    """
+    db = database()
+    config = settings.load(db)
+    data = core.prepare(
+        _values(
+            name=name, email=email, phone=phone, company=company, title=title, address=address,
+            city=city, country=country, birthday=birthday, source=source, notes=note,
+        ),
+        config,
+        tags=add_tag or (),
+        custom=field or (),
+    )  # fmt: skip
+    with db.write():
+        record = core.update(db, customer_id, data, remove_tags=remove_tag or (),
+                             unset=unset or ())  # fmt: skip
+    info(f"Updated customer {customer_id}: {record['name']}")
+
+
+@app.command("delete")
+def delete(customer_id: IdArg, yes: YesOpt = False) -> None:
+    """Delete a customer with their tags and interactions.
+
+    Example: crm customer delete 42 --yes
+    """
+    db = database()
+    record = core.get(db, customer_id)
+    confirm(f"Delete customer {customer_id} ({record['name']}) and their history?", yes=yes)
+    with db.write():
+        core.delete(db, customer_id)
+    info(f"Deleted customer {customer_id}: {record['name']}")
+
+
+@app.command("log")
+def log(
+    customer_id: IdArg,
+    text: Annotated[str, typer.Argument(help="What happened.", show_default=False)],
+    kind: Annotated[
+        str, typer.Option("--type", help=f"One of {', '.join(core.INTERACTION_TYPES)}.")
+    ] = "note",
+    at: Annotated[
+        str | None, _opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
+    ] = None,
+) -> None:
+    """Record a call, e-mail, meeting or note with a customer; prints its id.
+
+    Example: crm customer log 42 --type call "Asked for a quote on 20 units" --at "yesterday 3pm"
+    """
+    db = database()
+    happened = parse_when(at, "--at", db) if at else None
+    with db.write():
+        interaction_id = core.log(db, customer_id, kind, text, happened)
+    print(interaction_id)
+    info(f"Logged {kind} {interaction_id} for customer {customer_id}")
+
+
+@app.command("dupes")
+def dupes(fmt: FormatOpt = None) -> None:
+    """List likely duplicates: same e-mail or phone, or the same name at the same company.
+
+    Example: crm customer dupes
+    """
+    from crmcli.render import emit
+
+    db = database()
+    pairs = core.duplicates(db)
+    emit(pairs, ("keep", "other", "reasons"), fmt_of(fmt),
+         empty_message="no likely duplicates")  # fmt: skip
+
+
+@app.command("merge")
+def merge(
+    keep: Annotated[int, typer.Argument(help="Customer to keep.", show_default=False)],
+    other: Annotated[
+        int, typer.Argument(help="Customer merged into it and removed.", show_default=False)
+    ],
+    yes: YesOpt = False,
+) -> None:
+    """Merge OTHER into KEEP: fields filled, tags, custom fields and interactions moved.
+
+    Example: crm customer merge 42 57 --yes
+    """
+    db = database()
+    a, b = core.get(db, keep), core.get(db, other)
+    confirm(f"Merge customer {other} ({b['name']}) into {keep} ({a['name']})?", yes=yes)
+    with db.write():
+        core.merge(db, keep, other)
+    info(f"Merged customer {other} into {keep}")

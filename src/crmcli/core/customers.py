@@ -1,0 +1,417 @@
+"""Customers: validation, storage, search, interactions, duplicates and merging."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmcli.core.settings import Config
+from crmcli.db import Database
+from crmcli.errors import InvalidValue, NotFound, UsageError
+from crmcli.text import NAME_MAX, NOTE_MAX, SHORT_MAX, clean, fold_for_search, fold_key
+
+# Standard columns a user may set, in display order.
+FIELDS = (
+    "name", "email", "phone", "company", "title", "address", "city", "country",
+    "birthday", "source", "notes",
+)  # fmt: skip
+LIMITS = {"name": NAME_MAX, "address": 500, "notes": NOTE_MAX}
+TAG_MAX = 50
+FIELD_VALUE_MAX = 1000
+_FIELD_KEY = re.compile(r"[^\W\d][\w.-]{0,49}\Z")
+_TAG = re.compile(r"[\w.:/+-]{1,50}\Z")
+
+INTERACTION_TYPES = ("call", "email", "meeting", "note")
+
+# Every column a listed customer carries, in output order (stable JSON field names).
+COLUMNS = (
+    "id", "uid", "name", "email", "phone", "company", "title", "address", "city", "country",
+    "birthday", "source", "notes", "tags", "fields", "last_contacted", "created_at",
+    "updated_at",
+)  # fmt: skip
+
+# --sort names -> SQL (never paste user text into SQL).
+SORTS = {
+    "id": "c.id",
+    "name": "c.name COLLATE NOCASE",
+    "company": "c.company COLLATE NOCASE",
+    "city": "c.city COLLATE NOCASE",
+    "email": "c.email COLLATE NOCASE",
+    "birthday": "c.birthday",
+    "created": "c.created_at",
+    "updated": "c.updated_at",
+    "last_contacted": "last_contacted",
+}
+
+_SELECT = """
+SELECT c.id, c.uid, c.name, c.email, c.phone, c.company, c.title, c.address, c.city,
+       c.country, c.birthday, c.source, c.notes,
+       (SELECT group_concat(tag, ',') FROM
+           (SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag)) AS tags,
+       c.fields,
+       (SELECT max(happened_at) FROM interactions i WHERE i.customer_id = c.id)
+           AS last_contacted,
+       c.created_at, c.updated_at
+FROM customers c
+"""
+
+
+def _now() -> str:
+    from crmcli.dates import utc_now_iso
+
+    return utc_now_iso()
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def check_value(name: str, raw: str, config: Config) -> str | None:
+    """Validate and normalise one standard field; ``None`` clears it."""
+    value = clean(raw, field=name, limit=LIMITS.get(name, SHORT_MAX), required=name == "name")
+    if value is None:
+        return None
+    if name == "email":
+        from crmcli.validate import normalize_email
+
+        return normalize_email(value, field="email")
+    if name == "phone":
+        from crmcli.validate import normalize_phone
+
+        return normalize_phone(value, country=config.country, field="phone")
+    if name == "birthday":
+        from crmcli.dates import parse_date, today_local
+
+        today = today_local()
+        day = parse_date(value, today=today, order=config.date_order, field="birthday")
+        if day > today:
+            raise InvalidValue("birthday", raw, "is in the future")
+        return day.isoformat()
+    return value
+
+
+def check_tag(raw: str) -> str:
+    tag = clean(raw, field="tag", limit=TAG_MAX, required=True)
+    assert tag is not None
+    tag = tag.casefold()
+    if not _TAG.match(tag):
+        raise InvalidValue(
+            "tag", raw, "use letters, digits and - _ . : / + only (no spaces or commas)"
+        )
+    return tag
+
+
+def check_field(raw: str) -> tuple[str, str]:
+    """``key=value`` for a custom field."""
+    key, sep, value = raw.partition("=")
+    key = key.strip()
+    if not sep:
+        raise InvalidValue("--field", raw, "write it as key=value")
+    if not _FIELD_KEY.match(key):
+        raise InvalidValue(
+            "--field", raw, "the key must start with a letter and hold letters, digits, _ . -"
+        )
+    if key in FIELDS or key in COLUMNS:
+        raise InvalidValue("--field", raw, f"{key} is a standard field; use --{key}")
+    checked = clean(value, field=f"field {key}", limit=FIELD_VALUE_MAX)
+    if checked is None:
+        raise InvalidValue("--field", raw, "the value is empty; use --unset to remove a field")
+    return key, checked
+
+
+@dataclass
+class CustomerInput:
+    """Validated values for a new or changed customer."""
+
+    values: dict[str, str | None] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def prepare(
+    raw: Mapping[str, str | None],
+    config: Config,
+    *,
+    tags: Iterable[str] = (),
+    custom: Iterable[str] = (),
+) -> CustomerInput:
+    """Validate raw text for standard fields, tags and ``key=value`` custom fields."""
+    data = CustomerInput()
+    for name, value in raw.items():
+        if name not in FIELDS:
+            raise UsageError(f"unknown customer field {name!r}")
+        if value is not None:
+            data.values[name] = check_value(name, value, config)
+    data.tags = sorted({check_tag(t) for t in tags})
+    for item in custom:
+        key, value = check_field(item)
+        data.fields[key] = value
+    return data
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row["tags"] = row["tags"].split(",") if row["tags"] else []
+    row["fields"] = json.loads(row["fields"]) if row["fields"] else {}
+    return row
+
+
+def get(db: Database, customer_id: int) -> dict[str, Any]:
+    row = db.one(_SELECT + "WHERE c.id = ?", (customer_id,))
+    if row is None:
+        raise NotFound("customer", customer_id)
+    return _decode(row)
+
+
+def exists(db: Database, customer_id: int) -> bool:
+    return db.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is not None
+
+
+def match_query(text: str) -> str:
+    """An FTS5 query from what the user typed: every word must match as a prefix."""
+    words = fold_for_search(text).split()
+    if not words:
+        raise InvalidValue("--search", text, "must not be empty")
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def parse_sort(spec: str) -> str:
+    """``name`` or ``-created`` (descending) -> an ORDER BY clause from the allowed list."""
+    desc = spec.startswith("-")
+    key = spec[1:] if desc else spec
+    key = key.replace("-", "_")
+    if key == "last_contact":
+        key = "last_contacted"
+    if key not in SORTS:
+        raise InvalidValue("--sort", spec, f"sort by one of: {', '.join(SORTS)}")
+    direction = "DESC" if desc else "ASC"
+    return f"{SORTS[key]} {direction}, c.id {direction}"
+
+
+def list_customers(
+    db: Database,
+    *,
+    tags: Iterable[str] = (),
+    company: str | None = None,
+    city: str | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Customers matching every filter, streamed."""
+    where: list[str] = []
+    params: list[Any] = []
+    sql = _SELECT
+    if search is not None:
+        # Drive the query from the index in rowid order, so LIMIT stops early.
+        sql = sql.replace(
+            "FROM customers c", "FROM customers_fts f JOIN customers c ON c.id = f.rowid"
+        )
+        where.append("customers_fts MATCH ?")
+        params.append(match_query(search))
+    for tag in tags:
+        where.append("c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
+        params.append(check_tag(tag))
+    if company:
+        where.append("c.company LIKE ? ESCAPE '\\'")
+        params.append(f"%{_like_escape(company)}%")
+    if city:
+        where.append("c.city LIKE ? ESCAPE '\\'")
+        params.append(f"%{_like_escape(city)}%")
+    if where:
+        sql += "WHERE " + " AND ".join(where)
+    if sort:
+        sql += " ORDER BY " + parse_sort(sort)
+    else:
+        sql += " ORDER BY f.rowid" if search is not None else " ORDER BY c.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    for row in db.query(sql, params):
+        yield _decode(row)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def interactions(db: Database, customer_id: int) -> list[dict[str, Any]]:
+    """The customer's interactions, newest first."""
+    return list(
+        db.query(
+            "SELECT id, uid, type, happened_at, body, created_at FROM interactions "
+            "WHERE customer_id = ? ORDER BY happened_at DESC, id DESC",
+            (customer_id,),
+        )
+    )
+
+
+def show(db: Database, customer_id: int) -> dict[str, Any]:
+    """All about one customer: fields, tags, custom fields and the interaction timeline."""
+    record = get(db, customer_id)
+    record["interactions"] = interactions(db, customer_id)
+    return record
+
+
+# -- writing ------------------------------------------------------------------------------
+
+_INSERT = (
+    "INSERT INTO customers (id, uid, name, email, phone, company, title, address, city, "
+    "country, birthday, source, notes, fields, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_params(
+    customer_id: int | None, data: CustomerInput, now: str, uid: str | None = None
+) -> tuple[Any, ...]:
+    v = data.values
+    return (
+        customer_id,
+        uid or str(uuid.uuid4()),
+        *(v.get(name) for name in FIELDS),
+        json.dumps(data.fields, ensure_ascii=False, sort_keys=True),
+        v.get("created_at") or now,
+        now,
+    )
+
+
+def add(db: Database, data: CustomerInput) -> int:
+    """Insert a customer; returns its id."""
+    if not data.values.get("name"):
+        raise InvalidValue("name", "", "must not be empty")
+    cur = db.execute(_INSERT, _insert_params(None, data, _now()))
+    customer_id = int(cur.lastrowid or 0)
+    _add_tags(db, customer_id, data.tags)
+    return customer_id
+
+
+def _add_tags(db: Database, customer_id: int, tags: Iterable[str]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, ?)",
+        [(customer_id, t) for t in tags],
+    )
+
+
+def update(
+    db: Database,
+    customer_id: int,
+    data: CustomerInput,
+    *,
+    remove_tags: Iterable[str] = (),
+    unset: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Change fields, tags and custom fields; returns the customer as it now is."""
+    current = get(db, customer_id)
+    values = dict(data.values)
+    fields = dict(current["fields"])
+    fields.update(data.fields)
+    for key in unset:
+        if key == "name":
+            raise InvalidValue("--unset", key, "a customer always has a name")
+        if key in FIELDS:
+            values[key] = None
+        elif key in fields:
+            del fields[key]
+        else:
+            raise InvalidValue("--unset", key, "no such field on this customer")
+    if "name" in values and not values["name"]:
+        raise InvalidValue("name", "", "must not be empty")
+    changed = {k: v for k, v in values.items() if current.get(k) != v}
+    if fields != current["fields"]:
+        changed["fields"] = json.dumps(fields, ensure_ascii=False, sort_keys=True)
+    if changed:
+        changed["updated_at"] = _now()
+        assignments = ", ".join(f"{k} = ?" for k in changed)  # keys come from FIELDS
+        db.execute(
+            f"UPDATE customers SET {assignments} WHERE id = ?", [*changed.values(), customer_id]
+        )
+    _add_tags(db, customer_id, data.tags)
+    removed = [check_tag(t) for t in remove_tags]
+    db.executemany(
+        "DELETE FROM customer_tags WHERE customer_id = ? AND tag = ?",
+        [(customer_id, t) for t in removed],
+    )
+    return get(db, customer_id)
+
+
+def delete(db: Database, customer_id: int) -> dict[str, Any]:
+    """Delete a customer with its tags and interactions (the audit trail keeps them)."""
+    record = get(db, customer_id)
+    db.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
+    return record
+
+
+def log(
+    db: Database, customer_id: int, kind: str, body: str, happened_at: str | None = None
+) -> int:
+    """Record a call / email / meeting / note with the customer; returns the interaction id."""
+    if kind not in INTERACTION_TYPES:
+        raise InvalidValue("--type", kind, f"choose one of {', '.join(INTERACTION_TYPES)}")
+    text = clean(body, field="text", limit=NOTE_MAX, required=True)
+    if not exists(db, customer_id):
+        raise NotFound("customer", customer_id)
+    now = _now()
+    cur = db.execute(
+        "INSERT INTO interactions (uid, customer_id, type, body, happened_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (str(uuid.uuid4()), customer_id, kind, text, happened_at or now, now),
+    )
+    return int(cur.lastrowid or 0)
+
+
+# -- duplicates and merging ---------------------------------------------------------------
+
+
+def _phone_key(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return digits[-9:] if len(digits) >= 9 else digits
+
+
+def duplicates(db: Database) -> list[dict[str, Any]]:
+    """Likely duplicate pairs: same e-mail, same phone, or the same name at the same company."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row in db.conn.execute("SELECT id, name, email, phone, company FROM customers"):
+        cid, name, email, phone, company = row
+        if email:
+            groups.setdefault(("same email", email.casefold()), []).append(cid)
+        if phone and len(_phone_key(phone)) >= 6:
+            groups.setdefault(("same phone", _phone_key(phone)), []).append(cid)
+        groups.setdefault(
+            ("similar name and company", fold_key(name) + "\x00" + fold_key(company or "")), []
+        ).append(cid)
+    pairs: dict[tuple[int, int], list[str]] = {}
+    for (reason, _key), ids in groups.items():
+        if len(ids) < 2:
+            continue
+        first = ids[0]
+        for other in ids[1:]:
+            pairs.setdefault((first, other), []).append(reason)
+    return [
+        {"keep": a, "other": b, "reasons": reasons} for (a, b), reasons in sorted(pairs.items())
+    ]
+
+
+def merge(db: Database, keep_id: int, other_id: int) -> dict[str, Any]:
+    """Fold ``other`` into ``keep``: empty fields filled, tags, custom fields and
+    interactions moved; ``other`` is deleted. Returns the kept customer."""
+    if keep_id == other_id:
+        raise UsageError("cannot merge a customer with itself")
+    keep = get(db, keep_id)
+    other = get(db, other_id)
+    fill = {k: other[k] for k in FIELDS if not keep.get(k) and other.get(k)}
+    if keep.get("notes") and other.get("notes") and other["notes"] != keep["notes"]:
+        fill["notes"] = f"{keep['notes']}\n\n{other['notes']}"[:NOTE_MAX]
+    fields = {**other["fields"], **keep["fields"]}
+    for name in ("email", "phone"):  # keep the other's contact details rather than drop them
+        if keep.get(name) and other.get(name) and other[name].casefold() != keep[name].casefold():
+            fields.setdefault(f"{name}_2", other[name])
+    db.execute("UPDATE interactions SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
+    db.execute("DELETE FROM customers WHERE id = ?", (other_id,))
+    update(db, keep_id, CustomerInput(values=fill, tags=other["tags"], fields=fields))
+    return get(db, keep_id)

@@ -1,0 +1,75 @@
+"""Sample data for ``crm demo``: realistic customers (several Vietnamese) and their history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from crmcli.core import customers
+from crmcli.core.settings import Config
+from crmcli.db import Database
+
+_NAMESPACE = uuid.UUID("6f1d3c1e-8b8a-4f0e-9a57-3a1b2c4d5e6f")
+
+# name, email, phone, company, title, city, country, birthday, source, tags
+_PEOPLE = [
+    ("Nguyễn Văn An", "an.nguyen@saigontech.vn", "+84 90 123 4567", "Saigon Tech",
+     "Giám đốc", "Hồ Chí Minh", "Vietnam", "1985-03-14", "referral", ["vip", "hcm"]),
+    ("Trần Thị Bích", "bich.tran@hanoifoods.vn", "+84 91 234 5678", "Hà Nội Foods",
+     "Purchasing manager", "Hà Nội", "Vietnam", "1990-07-02", "event", ["hn"]),
+    ("Lê Đức Minh", "minh.le@danangsteel.vn", "+84 93 345 6789", "Đà Nẵng Steel",
+     "CTO", "Đà Nẵng", "Vietnam", None, "web", ["steel"]),
+    ("Phạm Thu Hà", "ha.pham@mekongagri.vn", "+84 94 456 7890", "Mekong Agri",
+     "Owner", "Cần Thơ", "Vietnam", "1979-11-30", "cold-call", ["agri", "vip"]),
+    ("Đặng Quốc Bảo", "bao.dang@example.vn", "+84 97 567 8901", None,
+     None, "Huế", "Vietnam", None, "social", []),
+    ("Anna Schmidt", "anna.schmidt@example.de", "+49 30 1234567", "Berliner Druck GmbH",
+     "Einkauf", "Berlin", "Germany", "1988-02-29", "list", ["print"]),
+    ("James O'Connor", "james@oconnor-builders.ie", "+353 1 234 5678", "O'Connor Builders",
+     "Director", "Dublin", "Ireland", None, "referral", ["construction"]),
+    ("María García", "maria.garcia@example.es", "+34 612 345 678", "Olivar Verde",
+     "CEO", "Sevilla", "Spain", "1992-06-18", "web", ["agri"]),
+    ("Chen Wei", "chen.wei@example.cn", None, "Shenzhen Parts Co.",
+     "Sales lead", "Shenzhen", "China", None, "event", []),
+    ("Aiko Tanaka", "aiko@example.jp", "+81 3 1234 5678", "Tanaka Ceramics",
+     "Founder", "Kyoto", "Japan", "1983-09-09", "referral", ["vip"]),
+]  # fmt: skip
+
+# person index, type, text, days ago
+_HISTORY = [
+    (0, "meeting", "Demo of the new ERP module; wants a quote for 20 seats", 3),
+    (0, "call", "Follow-up call: budget approved for Q1", 1),
+    (1, "email", "Sent the price list and delivery terms", 12),
+    (2, "call", "Anh Minh hỏi về bảo hành thiết bị", 40),
+    (3, "meeting", "Visited the farm in Cần Thơ; interested in irrigation sensors", 5),
+    (5, "email", "Angebot für 5.000 Broschüren geschickt", 20),
+    (6, "call", "Asked to call back after the holidays", 60),
+    (7, "note", "Prefers WhatsApp; speaks Spanish and English", 8),
+    (9, "meeting", "Tea ceremony at the studio; wants a catalogue", 2),
+]
+
+
+def fill(db: Database) -> int:
+    """Add the sample customers unless they are there already; returns how many were added."""
+    from crmcli.dates import now_local, to_utc_iso
+
+    config = Config(date_order="YMD")  # sample birthdays are ISO; phones carry +country
+    now = now_local()
+    ids: list[int] = []
+    for person in _PEOPLE:
+        name, email, phone, company, title, city, country, birthday, source, tags = person
+        uid = str(uuid.uuid5(_NAMESPACE, name))
+        if db.scalar("SELECT 1 FROM customers WHERE uid = ?", (uid,)):
+            return 0
+        raw = {
+            "name": name, "email": email, "phone": phone, "company": company, "title": title,
+            "city": city, "country": country, "birthday": birthday, "source": source,
+        }  # fmt: skip
+        data = customers.prepare({k: v for k, v in raw.items() if v}, config, tags=tags)
+        customer_id = customers.add(db, data)
+        db.execute("UPDATE customers SET uid = ? WHERE id = ?", (uid, customer_id))
+        ids.append(customer_id)
+    for index, kind, text, days in _HISTORY:
+        when = to_utc_iso(now - timedelta(days=days))
+        customers.log(db, ids[index], kind, text, when)
+    return len(ids)

@@ -1,0 +1,234 @@
+"""Opening the database: location, file mode, pragmas, migrations, write transactions.
+
+All SQL lives here and in ``core/``.  Every write command runs inside :meth:`Database.write`,
+which opens ``BEGIN IMMEDIATE`` (a deferred transaction that reads and then writes fails with
+"database is locked" when another process wrote in between, whatever the busy timeout) and
+records the command so the audit triggers can tag every changed row with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import DatabaseError
+from crmcli.migrations import MIGRATIONS
+
+APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
+BUSY_TIMEOUT_MS = 5_000
+BUSY_TIMEOUT_UNATTENDED_MS = 60_000  # cron and scripts can afford to wait longer
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def default_path() -> Path:
+    """``$CRM_DB``, else ``$XDG_DATA_HOME/crmcli/crm.db`` (``~/.local/share`` by default)."""
+    env = os.environ.get("CRM_DB")
+    if env is not None:
+        return Path(env).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home).expanduser() / "crmcli" / "crm.db"
+
+
+def resolve_path(option: str | None) -> Path:
+    """The database path: ``--db`` wins over the environment."""
+    if option is not None:
+        if option in ("", ":memory:") or option.startswith("file:"):
+            raise DatabaseError(
+                f"--db {option!r} is not a file path; crmcli keeps its data in a file"
+            )
+        return Path(option).expanduser()
+    path = default_path()
+    if str(path) in ("", ".", ":memory:"):
+        raise DatabaseError("CRM_DB is empty or ':memory:'; set it to a file path")
+    return path
+
+
+class Database:
+    """One open connection with crmcli's pragmas, migrated to the current schema."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._in_write = False
+
+    # -- reading -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts, streamed."""
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row, strict=True))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        return next(self.query(sql, params), None)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        self._require_write()
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        self._require_write()
+        return self.conn.executemany(sql, rows)
+
+    def _require_write(self) -> None:
+        if not self._in_write:
+            raise RuntimeError("writes must happen inside Database.write()")
+
+    # -- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self, command: Sequence[str] | None = None) -> Iterator[Database]:
+        """One ``BEGIN IMMEDIATE … COMMIT`` for a whole command; rolled back on any error."""
+        from crmcli.dates import utc_now_iso
+
+        if self._in_write:  # nested: part of the enclosing command
+            yield self
+            return
+        argv = list(command) if command is not None else ["crm", *sys.argv[1:]]
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise DatabaseError(f"cannot start a write on {self.path}: {exc}") from exc
+        self._in_write = True
+        try:
+            cur = self.conn.execute(
+                "INSERT INTO commands (at, argv) VALUES (?, ?)",
+                (utc_now_iso(), json.dumps(argv, ensure_ascii=False)),
+            )
+            self.conn.execute(
+                "INSERT INTO active_command (command_id) VALUES (?)", (cur.lastrowid,)
+            )
+            yield self
+            self.conn.execute("DELETE FROM active_command")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_write = False
+
+    # -- settings ------------------------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        value = self.scalar("SELECT value FROM settings WHERE key = ?", (key,))
+        return default if value is None else str(value)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_db(path: Path, *, create: bool) -> Database:
+    """Open (``create``: and make if missing) the crmcli database at ``path``."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file")
+    exists = path.exists()
+    if not exists:
+        if not create:
+            raise DatabaseError(
+                f"no database at {path}; add a record to create it "
+                "(crm customer add NAME), run `crm demo`, or point --db / CRM_DB at your file"
+            )
+        _create_file(path)
+    elif path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            if fh.read(16) != SQLITE_HEADER:
+                raise DatabaseError(f"{path} is not an SQLite database")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        _configure(conn)
+        _check_ownership(conn, path)
+        migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"cannot open {path}: {exc}") from exc
+    return Database(conn, path)
+
+
+def _create_file(path: Path) -> None:
+    """Make the folder and an empty file readable by its owner only (it holds personal data)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process made it just now
+    except OSError as exc:
+        raise DatabaseError(f"cannot create {path}: {exc.strerror}") from exc
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    unattended = not sys.stdin.isatty() if sys.stdin else True
+    timeout = BUSY_TIMEOUT_UNATTENDED_MS if unattended else BUSY_TIMEOUT_MS
+    conn.execute(f"PRAGMA busy_timeout = {timeout}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def _check_ownership(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database of another program rather than adding our tables to it."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return
+    if app_id != 0:
+        raise DatabaseError(f"{path} belongs to another program (application_id {app_id:#x})")
+    has_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
+        0
+    ]
+    if has_tables:
+        raise DatabaseError(f"{path} is an SQLite database of another program, not crmcli's")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations this database has not had yet, each in its own transaction."""
+    from crmcli.dates import utc_now_iso
+
+    current = schema_version(conn)
+    latest = len(MIGRATIONS)
+    if current > latest:
+        raise DatabaseError(
+            f"{path} was made by a newer crmcli (schema {current}; this version knows "
+            f"{latest}); upgrade crmcli to use it"
+        )
+    if current == latest:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        current = schema_version(conn)
+        if current == 0:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        for version in range(current + 1, latest + 1):
+            step = MIGRATIONS[version - 1]
+            step(conn)
+            conn.execute(
+                "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, step.__name__, utc_now_iso()),
+            )
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,220 @@
+"""Output: table (rich, terminals only), tsv, csv, json, jsonl, ids.
+
+Never touches the database: it receives plain dicts.  JSON, CSV and TSV never go through rich,
+and a rich table is only drawn for a terminal (sent to a pipe it would truncate at 80 columns).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, Any
+
+from crmcli.text import visible
+
+FORMATS = ("table", "tsv", "csv", "json", "jsonl", "ids")
+TABLE_DEFAULT_LIMIT = 200  # rows a terminal table shows unless --limit says otherwise
+
+# Cells a spreadsheet would read as a formula (OWASP CSV injection); a leading quote is
+# neutralised too, so that import can undo exactly what export did.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def is_terminal(stream: IO[str] | None = None) -> bool:
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def default_format(stream: IO[str] | None = None) -> str:
+    """``table`` for a terminal, ``tsv`` for anything else."""
+    return "table" if is_terminal(stream) else "tsv"
+
+
+def cell_text(value: Any) -> str:
+    """A value as plain text for tsv/csv."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+    return str(value)
+
+
+def neutralise(text: str) -> str:
+    """Make a CSV cell safe to open in a spreadsheet."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def unneutralise(text: str) -> str:
+    """Undo :func:`neutralise` (for importing our own exports)."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
+
+
+def emit(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    table_columns: Sequence[str] | None = None,
+    title: str | None = None,
+    out: IO[str] | None = None,
+    raw: bool = False,
+    empty_message: str | None = None,
+) -> int:
+    """Write ``rows`` in ``fmt``; returns how many were written.  Rows are streamed except
+    for ``table``, which rich has to measure first."""
+    out = out or sys.stdout
+    count = 0
+    if fmt == "table":
+        return _table(rows, table_columns or columns, title, out, empty_message)
+    if fmt == "tsv":
+        out.write("\t".join(columns) + "\n")
+        for row in rows:
+            out.write("\t".join(cell_text(row.get(c)).translate(_TSV_ESCAPES) for c in columns))
+            out.write("\n")
+            count += 1
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            cells = [cell_text(row.get(c)) for c in columns]
+            if not raw:
+                cells = [neutralise(c) for c in cells]
+            writer.writerow(cells)
+            count += 1
+    elif fmt == "json":
+        out.write("[")
+        for row in rows:
+            out.write(",\n " if count else "\n ")
+            out.write(to_json({c: row.get(c) for c in columns}))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+    elif fmt == "jsonl":
+        for row in rows:
+            out.write(to_json({c: row.get(c) for c in columns}) + "\n")
+            count += 1
+    elif fmt == "ids":
+        for row in rows:
+            out.write(f"{row['id']}\n")
+            count += 1
+    else:  # guarded by the CLI's choices
+        raise ValueError(f"unknown format {fmt!r}")
+    return count
+
+
+def heading(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def display(name: str, value: Any) -> str:
+    """A value as a person reads it in a table: local times, lists joined, text made safe."""
+    if value is None:
+        return ""
+    if name.endswith(("_at", "_contacted")) and isinstance(value, str):
+        from crmcli.dates import format_local
+
+        return format_local(value)
+    if isinstance(value, list):
+        return ", ".join(visible(str(v)) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{visible(k)}={visible(str(v))}" for k, v in value.items())
+    return visible(str(value))
+
+
+def console(out: IO[str] | None = None) -> Any:
+    """A rich console for a terminal (colour follows NO_COLOR / FORCE_COLOR / TERM=dumb)."""
+    from rich.console import Console
+
+    return Console(file=out or sys.stdout, highlight=False)
+
+
+def _table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    title: str | None,
+    out: IO[str],
+    empty_message: str | None,
+) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", show_lines=False)
+    for col in columns:
+        table.add_column(heading(col), overflow="fold", justify="right" if col == "id" else "left")
+    count = 0
+    for row in rows:
+        table.add_row(*(escape(display(c, row.get(c))) for c in columns))
+        count += 1
+    if count == 0 and empty_message:
+        sys.stderr.write(empty_message + "\n")
+        return 0
+    console(out).print(table)
+    return count
+
+
+def emit_record(
+    record: Mapping[str, Any],
+    fmt: str,
+    *,
+    columns: Sequence[str],
+    sections: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    out: IO[str] | None = None,
+    raw: bool = False,
+) -> None:
+    """One record (``show``): a card with sections on a terminal, one object in JSON,
+    one row in tsv/csv.  ``sections`` maps a key of ``record`` holding a list of dicts to a
+    (title, columns) pair drawn under the card."""
+    out = out or sys.stdout
+    sections = sections or {}
+    if fmt == "json":
+        out.write(to_json(dict(record), indent=2) + "\n")
+        return
+    if fmt == "jsonl":
+        out.write(to_json(dict(record)) + "\n")
+        return
+    if fmt != "table":
+        emit([record], columns, fmt, out=out, raw=raw)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    card = Table(show_header=False, box=None, padding=(0, 1))
+    card.add_column(style="bold")
+    card.add_column(overflow="fold")
+    for col in columns:
+        value = record.get(col)
+        if value in (None, "", [], {}):
+            continue
+        if col == "fields":
+            for key, val in value.items():
+                card.add_row(escape(visible(key)), escape(visible(str(val))))
+            continue
+        card.add_row(heading(col), escape(display(col, value)))
+    con = console(out)
+    con.print(card)
+    for key, (title, sub_columns) in sections.items():
+        items = record.get(key) or []
+        con.print()
+        if not items:
+            con.print(f"[dim]{escape(title)}: none[/dim]")
+            continue
+        _table(items, sub_columns, f"{title} ({len(items)})", out, None)

@@ -1,0 +1,251 @@
+"""``crm customer …`` in-process: exit codes, stdout and stderr apart, the database after."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dump
+
+
+def add(crm, *args: str) -> int:
+    result = crm("customer", "add", *args)
+    assert result.exit_code == 0, result.stderr
+    return int(result.stdout)
+
+
+@pytest.fixture
+def people(crm) -> dict[str, int]:
+    return {
+        "an": add(crm, "Nguyễn Văn An", "--email", "An.Nguyen@Example.VN",
+                  "--company", "Saigon Tech", "--city", "Hồ Chí Minh",
+                  "--tag", "VIP", "--tag", "hcm"),
+        "duc": add(crm, "Lê Đức Minh", "--phone", "0912 345 678", "--company", "Đà Nẵng Steel",
+                   "--tag", "steel"),
+        "anna": add(crm, "Anna Schmidt", "--email", "anna@example.de", "--city", "Berlin",
+                    "--birthday", "29/02/1988", "--field", "size=L"),
+    }  # fmt: skip
+
+
+def test_add_prints_only_the_id(crm, db_path: Path) -> None:
+    result = crm("customer", "add", "Trần Thị Bích", "--email", "bich@example.vn")
+    assert result.exit_code == 0
+    assert result.stdout == "1\n"
+    assert "Added customer 1" in result.stderr
+    assert db_path.exists()
+
+
+def test_list_tsv_is_the_default_off_a_terminal(crm, people) -> None:
+    result = crm("customer", "list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    header = lines[0].split("\t")
+    assert header[:3] == ["id", "uid", "name"]
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    assert [r["name"] for r in rows] == ["Nguyễn Văn An", "Lê Đức Minh", "Anna Schmidt"]
+    assert rows[0]["email"] == "An.Nguyen@example.vn"  # domain lower-cased, local part kept
+    assert rows[0]["tags"] == "hcm,vip"
+    assert rows[1]["phone"] == "0912 345 678"  # no default country: kept as typed
+    assert rows[2]["birthday"] == "1988-02-29"
+    assert json.loads(rows[2]["fields"]) == {"size": "L"}
+    assert result.stderr == ""
+
+
+def test_every_format(crm, people) -> None:
+    as_json = json.loads(crm("customer", "list", "-f", "json").stdout)
+    assert [r["id"] for r in as_json] == list(people.values())
+    assert as_json[0]["tags"] == ["hcm", "vip"]
+    assert as_json[2]["fields"] == {"size": "L"}
+    assert set(as_json[0]) == {
+        "id", "uid", "name", "email", "phone", "company", "title", "address", "city", "country",
+        "birthday", "source", "notes", "tags", "fields", "last_contacted", "created_at",
+        "updated_at",
+    }  # fmt: skip
+    lines = crm("customer", "list", "-f", "jsonl").stdout.splitlines()
+    assert [json.loads(x)["name"] for x in lines] == [r["name"] for r in as_json]
+    assert crm("customer", "list", "-f", "ids").stdout == "1\n2\n3\n"
+    rows = list(csv.DictReader(io.StringIO(crm("customer", "list", "-f", "csv").stdout)))
+    assert rows[0]["name"] == "Nguyễn Văn An"
+    table = crm("customer", "list", "-f", "table").stdout
+    assert "Nguyễn Văn An" in table and "Last contacted" in table
+
+
+def test_search_folds_case_and_vietnamese_accents(crm, people) -> None:
+    def ids(term: str) -> list[int]:
+        result = crm("customer", "list", "--search", term, "-f", "ids")
+        assert result.exit_code == 0, result.stderr
+        return [int(x) for x in result.stdout.split()]
+
+    assert ids("nguyen") == [people["an"]]
+    assert ids("NGUYỄN") == [people["an"]]
+    assert ids("duc") == [people["duc"]]
+    assert ids("đức") == [people["duc"]]
+    assert ids("da nang") == [people["duc"]]
+    assert ids("schm") == [people["anna"]]  # prefix
+    assert ids("example.de") == [people["anna"]]
+    assert ids("nobody") == []
+    crm("customer", "log", str(people["anna"]), "--type", "call", "Wants bánh mì catalogue")
+    assert ids("banh mi") == [people["anna"]]
+
+
+def test_filters_and_sort(crm, people) -> None:
+    def ids(*args: str) -> list[int]:
+        return [int(x) for x in crm("customer", "list", *args, "-f", "ids").stdout.split()]
+
+    assert ids("--tag", "vip") == [people["an"]]
+    assert ids("--tag", "VIP", "--tag", "hcm") == [people["an"]]
+    assert ids("--company", "steel") == [people["duc"]]
+    assert ids("--city", "berlin") == [people["anna"]]
+    assert ids("--sort", "name") == [people["anna"], people["duc"], people["an"]]
+    assert ids("--sort", "-id", "--limit", "2") == [people["anna"], people["duc"]]
+
+
+def test_unknown_sort_field_is_a_usage_error(crm, people) -> None:
+    result = crm("customer", "list", "--sort", "name; DROP TABLE customers")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "--sort" in result.stderr and "sort by one of" in result.stderr
+
+
+def test_show_has_fields_tags_and_timeline(crm, people) -> None:
+    cid = str(people["an"])
+    crm("customer", "log", cid, "--type", "call", "First call", "--at", "2026-11-01 09:00")
+    crm("customer", "log", cid, "--type", "meeting", "Demo at their office", "--at", "yesterday")
+    record = json.loads(crm("customer", "show", cid, "-f", "json").stdout)
+    assert record["name"] == "Nguyễn Văn An"
+    assert record["tags"] == ["hcm", "vip"]
+    assert [i["body"] for i in record["interactions"]] == ["Demo at their office", "First call"]
+    assert record["interactions"][1]["happened_at"] == "2026-11-01T02:00:00Z"  # 09:00 at UTC+7
+    assert record["last_contacted"] == record["interactions"][0]["happened_at"]
+    card = crm("customer", "show", cid, "-f", "table").stdout
+    assert "Interactions (2)" in card and "Demo at their office" in card
+
+
+def test_edit_fields_tags_custom_fields_and_unset(crm, people) -> None:
+    cid = str(people["anna"])
+    result = crm("customer", "edit", cid, "--phone", "+49 30 1234567", "--add-tag", "print",
+                 "--field", "shoe=42", "--unset", "size", "--unset", "email")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(crm("customer", "show", cid, "-f", "json").stdout)
+    assert record["phone"] == "+49301234567"
+    assert record["email"] is None
+    assert record["fields"] == {"shoe": "42"}
+    assert record["tags"] == ["print"]
+    crm("customer", "edit", cid, "--remove-tag", "print")
+    assert json.loads(crm("customer", "show", cid, "-f", "json").stdout)["tags"] == []
+
+
+def test_delete_needs_yes_off_a_terminal(crm, people, db_path: Path) -> None:
+    before = dump(db_path)
+    result = crm("customer", "delete", str(people["an"]))
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert dump(db_path) == before
+    result = crm("customer", "delete", str(people["an"]), "--yes")
+    assert result.exit_code == 0
+    assert crm("customer", "show", str(people["an"])).exit_code == 1
+
+
+def test_unknown_id(crm, people, db_path: Path) -> None:
+    before = dump(db_path)
+    for args in (("show", "42"), ("edit", "42", "--city", "Huế"), ("delete", "42", "--yes"),
+                 ("log", "42", "hello")):  # fmt: skip
+        result = crm("customer", *args)
+        assert result.exit_code == 1, args
+        assert result.stderr == "crm: error: no customer 42\n"
+        assert result.stdout == ""
+    assert dump(db_path) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--email", "not-an-email"), "email"),
+        (("--email", "an@"), "email"),
+        (("--phone", "call me maybe"), "phone"),
+        (("--birthday", "31/02/1990"), "birthday"),
+        (("--birthday", "13/13/1990"), "birthday"),
+        (("--birthday", "03/04/90"), "birthday"),
+        (("--birthday", "tomorrow"), "future"),
+        (("--tag", "two words"), "tag"),
+        (("--field", "novalue"), "--field"),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(crm, people, db_path, args, needle) -> None:
+    before = dump(db_path)
+    result = crm("customer", "add", "Phạm Thị Hoa", *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("crm: error: ")
+    assert needle in result.stderr
+    assert dump(db_path) == before
+
+
+def test_empty_name_and_huge_field(crm, db_path) -> None:
+    assert crm("customer", "add", "   ").exit_code == 2
+    result = crm("customer", "add", "An", "--note", "x" * 1_000_000)
+    assert result.exit_code == 2
+    assert "too long" in result.stderr and len(result.stderr) < 300
+    assert not db_path.exists() or dump(db_path) == [] or "customers" not in str(dump(db_path))
+
+
+def test_emoji_markup_and_control_characters_are_shown_not_obeyed(crm) -> None:
+    cid = add(crm, "Bảo 🚀 [bold]Boss[/bold]", "--note", "evil \x1b[2J clear \u202e and \r CR")
+    record = json.loads(crm("customer", "show", str(cid), "-f", "json").stdout)
+    assert record["name"] == "Bảo 🚀 [bold]Boss[/bold]"  # stored as typed (NFC)
+    assert "\x1b[2J" in record["notes"]
+    card = crm("customer", "show", str(cid), "-f", "table").stdout
+    assert "[bold]Boss[/bold]" in card
+    assert "\x1b" not in card and "\u202e" not in card and "\r" not in card
+    assert "\\x1b[2J" in card and "\\u202e" in card
+
+
+def test_log_types_and_dates(crm, people, db_path) -> None:
+    cid = str(people["duc"])
+    result = crm("customer", "log", cid, "--type", "email", "Sent the quote")
+    assert result.exit_code == 0 and result.stdout.strip().isdigit()
+    before = dump(db_path)
+    bad = crm("customer", "log", cid, "--type", "fax", "hello")
+    assert bad.exit_code == 2 and "--type" in bad.stderr
+    bad = crm("customer", "log", cid, "hello", "--at", "the day after never")
+    assert bad.exit_code == 2 and "--at" in bad.stderr
+    assert dump(db_path) == before
+
+
+def test_dupes_and_merge(crm, people) -> None:
+    twin = add(crm, "nguyen van an", "--email", "an.nguyen@example.vn", "--company", "Saigon Tech",
+               "--tag", "lead", "--field", "size=M")  # fmt: skip
+    crm("customer", "log", str(twin), "Met at the fair")
+    pairs = json.loads(crm("customer", "dupes", "-f", "json").stdout)
+    assert pairs == [
+        {"keep": people["an"], "other": twin,
+         "reasons": ["same email", "similar name and company"]},
+    ]  # fmt: skip
+    assert crm("customer", "merge", str(people["an"]), str(twin)).exit_code == 2  # needs --yes
+    result = crm("customer", "merge", str(people["an"]), str(twin), "--yes")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(crm("customer", "show", str(people["an"]), "-f", "json").stdout)
+    assert record["tags"] == ["hcm", "lead", "vip"]
+    assert record["fields"] == {"size": "M"}
+    assert [i["body"] for i in record["interactions"]] == ["Met at the fair"]
+    assert crm("customer", "show", str(twin)).exit_code == 1
+    assert json.loads(crm("customer", "dupes", "-f", "json").stdout) == []
+
+
+def test_read_command_on_missing_database(crm, db_path: Path) -> None:
+    result = crm("customer", "list")
+    assert result.exit_code == 1
+    assert "no database at" in result.stderr
+    assert not db_path.exists()
+
+
+def test_groups_show_help(crm) -> None:
+    for group in ("customer", "lead", "deal", "ticket", "remind", "report"):
+        result = crm(group, "--help")
+        assert result.exit_code == 0 and "Usage" in result.stdout
+    assert crm("--version").stdout.startswith("crm ")

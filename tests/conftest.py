@@ -1,0 +1,79 @@
+"""Shared fixtures: every test gets its own database path, a fixed clock and a fixed zone."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+FIXED_NOW = "2026-11-23T10:00:00"  # local time, a Monday
+TZ = "Asia/Ho_Chi_Minh"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point crmcli at a temp folder so no test touches a real database."""
+    db = tmp_path / "crm.db"
+    monkeypatch.setenv("CRM_DB", str(db))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("CRM_NOW", FIXED_NOW)
+    monkeypatch.setenv("TZ", TZ)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    time.tzset()
+    yield db
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def db_path(isolated: Path) -> Path:
+    return isolated
+
+
+class Crm:
+    """Run ``crm`` in-process; stdout and stderr apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None) -> object:
+        from crmcli.cli import app
+
+        return self.runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def crm() -> Crm:
+    return Crm()
+
+
+def dump(path: Path) -> list[tuple[object, ...]]:
+    """Every row of every table (not the audit trail's command log): to prove nothing changed."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(path)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'customers_fts%' ORDER BY name"
+            )
+        ]
+        return [(t, *row) for t in tables for row in conn.execute(f"SELECT * FROM {t}")]
+    finally:
+        conn.close()
+
+
+def crm_bin() -> str:
+    """The installed ``crm`` next to this interpreter."""
+    import sys
+
+    candidate = Path(sys.executable).parent / "crm"
+    return str(candidate) if candidate.exists() else "crm"
