@@ -342,6 +342,13 @@ def test_invalid_phones(text: str, country: str | None, reason: str) -> None:
     assert caught.value.reason.startswith(reason), caught.value.reason
 
 
+def test_parse_error_codes_match_phonenumbers() -> None:
+    error = phonenumbers.NumberParseException
+    assert error.INVALID_COUNTRY_CODE == 0
+    assert error.NOT_A_NUMBER == 1
+    assert (error.TOO_SHORT_AFTER_IDD, error.TOO_SHORT_NSN, error.TOO_LONG) == (2, 3, 4)
+
+
 def test_unknown_default_country_names_the_country_field() -> None:
     with pytest.raises(InvalidValue) as caught:
         normalize_phone("0912345678", country="XX")

@@ -103,6 +103,7 @@ _SIMPLE_DAYS = {"today": 0, "tomorrow": 1, "yesterday": -1}
 _NOT_A_DATE = "not a date; try 2026-12-01, tomorrow, next friday, in 3 days"
 _NOT_A_MOMENT = "not a date or time; try 2026-12-01 10:00, tomorrow 9am, next friday, in 2 hours"
 _OUT_OF_RANGE = "that is outside the calendar (years 1 to 9999)"
+_MAX_PHRASE_WORDS = 10  # "tuesday, the 1st of december 2026 at 9:15 pm"
 
 
 def _alternatives(words: Iterable[str]) -> str:
@@ -118,31 +119,32 @@ _TIME = (
     r"|(?P<word>noon|midnight))"
 )
 
-# All patterns see normalised text: lower case, single spaces, no edge spaces.
-_NUMERIC = re.compile(r"(\d{1,9})([/.-])(\d{1,9})\2(\d{1,9})")
-_NO_YEAR = re.compile(r"\d{1,2}[/.]\d{1,2}")
-_DAY_MONTH = re.compile(
+# Patterns are compiled on first use (``re`` caches them) to keep the import cheap.
+# They all see normalised text: lower case, single spaces, no edge spaces.
+_NUMERIC = r"(\d{1,9})([/.-])(\d{1,9})\2(\d{1,9})"
+_NO_YEAR = r"\d{1,2}[/.]\d{1,2}"
+_DAY_MONTH = (
     rf"(?:(?P<wd>{_WD}),? )?(?:the )?(?P<d>\d{{1,2}}){_NTH}(?: of)?[ -]"
     rf"(?P<mon>{_MON})\.?(?:,?[ -](?P<y>\d{{1,9}}))?"
 )
-_MONTH_DAY = re.compile(
+_MONTH_DAY = (
     rf"(?:(?P<wd>{_WD}),? )?(?P<mon>{_MON})\.? (?:the )?(?P<d>\d{{1,2}}){_NTH}"
     rf"(?:,? (?P<y>\d{{1,9}}))?"
 )
-_WEEKDAY = re.compile(rf"(?:(?P<which>this|next|last) )?(?P<wd>{_WD})")
-_STEP = re.compile(r"(?P<which>next|last) (?P<unit>week|month|year)")
-_EDGE = re.compile(
+_WEEKDAY = rf"(?:(?P<which>this|next|last) )?(?P<wd>{_WD})"
+_STEP = r"(?P<which>next|last) (?P<unit>week|month|year)"
+_EDGE = (
     r"(?P<edge>end|start|beginning) of (?:the )?(?:(?P<which>this|next|last) )?"
     r"(?P<unit>week|month|year)"
 )
-_SPAN_IN = re.compile(r"in (?:(?P<n>\d+) ?|(?P<a>an?) )(?P<unit>[a-z]+)")
-_SPAN_AGO = re.compile(r"(?:(?P<n>\d+) ?|(?P<a>an?) )(?P<unit>[a-z]+) (?P<dir>ago|from now)")
-_ISO_DATETIME = re.compile(
+_SPAN_IN = r"in (?:(?P<n>\d+) ?|(?P<a>an?) )(?P<unit>[a-z]+)"
+_SPAN_AGO = r"(?:(?P<n>\d+) ?|(?P<a>an?) )(?P<unit>[a-z]+) (?P<dir>ago|from now)"
+_ISO_DATETIME = (
     r"(\d{4})-(\d{2})-(\d{2})[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
     r"(z|[+-]\d{2}(?::?\d{2})?)?"
 )
-_TIME_LAST = re.compile(rf"(?:^| |(?<=\d)t)(?:(?P<at>at) )?{_TIME}$")
-_TIME_FIRST = re.compile(rf"{_TIME} (?:on )?(?P<rest>.+)")
+_TIME_LAST = rf"(?:^| |(?<=\d)t)(?:(?P<at>at) )?{_TIME}$"
+_TIME_FIRST = rf"{_TIME} (?:on )?(?P<rest>.+)"
 
 
 class _Bad(Exception):
@@ -308,12 +310,18 @@ def _normalize(text: str) -> str:
 
 
 def _trailing_junk(norm: str, parse: Callable[[str], object]) -> str | None:
-    """Name the words after the longest leading part that ``parse`` reads."""
+    """Name the words after the longest leading part that ``parse`` reads.
+
+    Only the first few words are tried: no date phrase is longer.
+    """
     words = norm.split(" ")
-    for cut in range(len(words) - 1, 0, -1):
+    for cut in range(min(len(words) - 1, _MAX_PHRASE_WORDS), 0, -1):
         head = " ".join(words[:cut])
         if parse(head) is not None:
-            return f"unexpected {' '.join(words[cut:])!r} after {head!r}"
+            rest = " ".join(words[cut:])
+            if len(rest) > 30:
+                rest = rest[:29] + "…"
+            return f"unexpected {rest!r} after {head!r}"
     return None
 
 
@@ -323,7 +331,7 @@ def _parse_moment(
     """An aware local datetime, or None when ``norm`` is not one."""
     if norm == "now":
         return now
-    match = _ISO_DATETIME.fullmatch(norm)
+    match = re.fullmatch(_ISO_DATETIME, norm)
     if match:
         return _iso_datetime(match)
     span = _parse_span(norm)
@@ -347,36 +355,36 @@ def _parse_day(norm: str, today: date, order: str) -> date | None:
     """
     if norm in _SIMPLE_DAYS:
         return today + timedelta(days=_SIMPLE_DAYS[norm])
-    match = _NUMERIC.fullmatch(norm)
+    match = re.fullmatch(_NUMERIC, norm)
     if match:
         return _numeric_date(match, order)
-    match = _WEEKDAY.fullmatch(norm)
+    match = re.fullmatch(_WEEKDAY, norm)
     if match:
         return _weekday(today, _WEEKDAYS[match["wd"]], match["which"])
-    match = _STEP.fullmatch(norm)
+    match = re.fullmatch(_STEP, norm)
     if match:
         return _shift_date(today, 1 if match["which"] == "next" else -1, match["unit"] + "s")
-    match = _EDGE.fullmatch(norm)
+    match = re.fullmatch(_EDGE, norm)
     if match:
         return _edge(today, match["edge"], match["which"], match["unit"])
     span = _parse_span(norm)
     if span is not None:
         count, unit = span
         return None if unit in _CLOCK_SECONDS else _shift_date(today, count, unit)
-    match = _DAY_MONTH.fullmatch(norm) or _MONTH_DAY.fullmatch(norm)
+    match = re.fullmatch(_DAY_MONTH, norm) or re.fullmatch(_MONTH_DAY, norm)
     if match:
         return _textual_date(match, today)
-    if _NO_YEAR.fullmatch(norm):
+    if re.fullmatch(_NO_YEAR, norm):
         raise _Bad("the year is missing; write it in full, e.g. 03/04/2026")
     return None
 
 
 def _parse_span(norm: str) -> tuple[int, str] | None:
     """``in 3 days`` -> (3, "days"); ``an hour ago`` -> (-1, "hours"); else None."""
-    match = _SPAN_IN.fullmatch(norm)
+    match = re.fullmatch(_SPAN_IN, norm)
     sign = 1
     if match is None:
-        match = _SPAN_AGO.fullmatch(norm)
+        match = re.fullmatch(_SPAN_AGO, norm)
         if match is None:
             return None
         sign = -1 if match["dir"] == "ago" else 1
@@ -392,12 +400,12 @@ def _parse_span(norm: str) -> tuple[int, str] | None:
 
 def _split_time(norm: str) -> tuple[str, time] | None:
     """Split ``tomorrow at 9am`` / ``9am tomorrow`` into day text and time."""
-    match = _TIME_LAST.search(norm)
+    match = re.search(_TIME_LAST, norm)
     if match:
         clock = _clock(match, bare_hour=match["at"] is not None)
         if clock is not None:
             return norm[: match.start()], clock
-    match = _TIME_FIRST.fullmatch(norm)
+    match = re.fullmatch(_TIME_FIRST, norm)
     if match:
         clock = _clock(match, bare_hour=False)
         if clock is not None:

@@ -198,9 +198,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Apply the migrations this database has not had yet, each in its own transaction."""
-    from crmcli.dates import utc_now_iso
-
+    """Apply the migrations this database has not had yet, all in one transaction."""
     current = schema_version(conn)
     latest = len(MIGRATIONS)
     if current > latest:
@@ -210,6 +208,8 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         )
     if current == latest:
         return
+    from crmcli.dates import utc_now_iso
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Re-read under the write lock: another process may have migrated meanwhile.

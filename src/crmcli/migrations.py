@@ -1,6 +1,6 @@
 """Schema migrations: ``m001_…`` functions appended in order and never edited once released.
 
-Each migration runs in its own ``BEGIN IMMEDIATE`` transaction (see ``db.migrate``); the
+Pending migrations run together in one ``BEGIN IMMEDIATE`` transaction (``db.migrate``); the
 ``migrations`` table records which ran and when, and ``PRAGMA user_version`` holds the count, so
 a database made by a newer crmcli (a higher version) is recognised and refused.
 

@@ -118,13 +118,13 @@ _PHONE = re.compile(
     r"(?: ?(?:[Ee][Xx][Tt]\.?|[Xx]) ?(?P<ext>[0-9]{1,7}))?"
 )
 
-# phonenumbers.NumberParseException.error_type -> reason.
+# phonenumbers.NumberParseException.error_type -> reason (a test checks the codes).
 _PARSE_ERRORS = {
-    0: "unknown country calling code",
-    1: "not a phone number",
-    2: "too few digits",
-    3: "too few digits",
-    4: "too many digits",
+    0: "unknown country calling code",  # INVALID_COUNTRY_CODE
+    1: "not a phone number",  # NOT_A_NUMBER
+    2: "too few digits",  # TOO_SHORT_AFTER_IDD
+    3: "too few digits",  # TOO_SHORT_NSN
+    4: "too many digits",  # TOO_LONG
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sqlite3
 import sys
@@ -18,9 +19,36 @@ from crmcli.cli import options
 from crmcli.errors import EXIT_INTERRUPTED, CrmError
 
 
+# Command groups, imported only when used: `crm customer list` does not pay for the others.
+GROUPS: dict[str, tuple[str, str]] = {
+    "customer": ("crmcli.cli.customer", "app"),
+    "lead": ("crmcli.cli.placeholders", "lead"),
+    "deal": ("crmcli.cli.placeholders", "deal"),
+    "ticket": ("crmcli.cli.placeholders", "ticket"),
+    "remind": ("crmcli.cli.placeholders", "remind"),
+    "report": ("crmcli.cli.placeholders", "report"),
+}
+
+
 class CrmGroup(TyperGroup):
-    """Runs every command under one handler: a user error is one line on stderr and an exit
-    code, never a traceback.  Also used by CliRunner, which calls ``main`` directly."""
+    """The root command.
+
+    Runs every command under one handler: a user error is one line on stderr and an exit
+    code, never a traceback (CliRunner calls ``main`` too).  Loads groups lazily.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*GROUPS, *(n for n in super().list_commands(ctx) if n not in GROUPS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in GROUPS:
+            module_name, attr = GROUPS[cmd_name]
+            sub = getattr(importlib.import_module(module_name), attr)
+            command = typer.main.get_command(sub)
+            command.name = cmd_name
+            self.add_command(command, cmd_name)
+        return command
 
     def main(  # type: ignore[override]
         self,
@@ -53,6 +81,9 @@ def handle(call: Any) -> int:
         _error(str(exc))
         return exc.exit_code
     except ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click does
+            sys.stderr.write(exc.format_message() + "\n")
+            return exc.exit_code
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
@@ -133,11 +164,8 @@ def root(
 
 
 def _register() -> None:
-    from crmcli.cli import admin, customer, placeholders
+    from crmcli.cli import admin
 
-    app.add_typer(customer.app, name="customer")
-    for name, sub in placeholders.groups().items():
-        app.add_typer(sub, name=name)
     admin.register(app)
 
 

@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli.options import FormatOpt, database, fmt_of, info
+from crmcli.cli.options import FormatOpt, database, fmt_of, group, info
 
-config_app = typer.Typer(
-    help="Settings kept in the database: date order, country, currency.", no_args_is_help=True
-)
+config_app = group("Settings kept in the database: date order, country, currency.")
 
 
 @config_app.command("list")

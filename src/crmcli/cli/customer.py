@@ -15,16 +15,14 @@ from crmcli.cli.options import (
     confirm,
     database,
     fmt_of,
+    group,
     info,
     parse_when,
 )
 from crmcli.core import customers as core
 from crmcli.core import settings
 
-app = typer.Typer(
-    help="Customers: add, find, show, edit, log interactions, import and export.",
-    no_args_is_help=True,
-)
+app = group("Customers: add, find, show, edit, log interactions, import and export.")
 
 TABLE_COLUMNS = ("id", "name", "company", "email", "phone", "city", "tags", "last_contacted")
 INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")

@@ -11,6 +11,11 @@ import typer
 from crmcli.errors import UsageError
 
 
+def group(help_text: str | None) -> typer.Typer:
+    """A command group: plain help (no rich import for --help), help when called bare."""
+    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
+
+
 class Format(StrEnum):
     table = "table"
     tsv = "tsv"

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import typer
 
-_GROUPS = {
-    "lead": "Leads from every channel: add, qualify, convert to customers and deals.",
-    "deal": "Deals through configurable stages, and the pipeline board.",
-    "ticket": "Support tickets with priorities, SLAs and escalation.",
-    "remind": "Reminders and the daily digest for cron (crm remind due).",
-    "report": "Reports: pipeline, forecast, sales, leads, customers, tickets, activity.",
-}
+from crmcli.cli.options import group as new_group
 
 
-def groups() -> dict[str, typer.Typer]:
-    return {
-        name: typer.Typer(help=f"{text} (Not in this release yet.)", no_args_is_help=True)
-        for name, text in _GROUPS.items()
-    }
+def _group(text: str) -> typer.Typer:
+    group = new_group(f"{text} (Not in this release yet.)")
+
+    @group.callback()
+    def describe() -> None:
+        """Typer needs a callback to make a group of a Typer that has no commands yet."""
+
+    return group
+
+
+lead = _group("Leads from every channel: add, qualify, convert to customers and deals.")
+deal = _group("Deals through configurable stages, and the pipeline board.")
+ticket = _group("Support tickets with priorities, SLAs and escalation.")
+remind = _group("Reminders and the daily digest for cron (crm remind due).")
+report = _group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity.")
