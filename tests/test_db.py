@@ -149,6 +149,10 @@ def test_fixture_is_the_first_migration(tmp_path: Path) -> None:
     assert [row for row in _schema(conn2) if row[0] != "migrations"] == made
 
 
+def test_schema_version_constant_matches_the_migrations() -> None:
+    assert dbmod.SCHEMA_VERSION == len(MIGRATIONS)
+
+
 def test_migrations_are_recorded(tmp_path: Path) -> None:
     database = dbmod.open_db(tmp_path / "m.db", create=True)
     rows = database.conn.execute("SELECT version, name FROM migrations ORDER BY version").fetchall()

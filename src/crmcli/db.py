@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import DatabaseError
-from crmcli.migrations import MIGRATIONS
 
 APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
+SCHEMA_VERSION = 1  # len(migrations.MIGRATIONS); a test keeps them equal
 BUSY_TIMEOUT_MS = 5_000
 BUSY_TIMEOUT_UNATTENDED_MS = 60_000  # cron and scripts can afford to wait longer
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -200,7 +200,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Apply the migrations this database has not had yet, all in one transaction."""
     current = schema_version(conn)
-    latest = len(MIGRATIONS)
+    latest = SCHEMA_VERSION
     if current > latest:
         raise DatabaseError(
             f"{path} was made by a newer crmcli (schema {current}; this version knows "
@@ -209,6 +209,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     if current == latest:
         return
     from crmcli.dates import utc_now_iso
+    from crmcli.migrations import MIGRATIONS
 
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -6,7 +6,6 @@ and a rich table is only drawn for a terminal (sent to a pipe it would truncate 
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -93,6 +92,8 @@ def emit(
             out.write("\n")
             count += 1
     elif fmt == "csv":
+        import csv
+
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:

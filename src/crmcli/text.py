@@ -20,7 +20,7 @@ FOLD_MAP: dict[str, str] = {"đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ø": "o
 _FOLD_TABLE = str.maketrans(FOLD_MAP)
 
 # C0/C1 controls (except newline) and the bidi overrides / isolates / marks.
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 def clean(value: str, *, field: str, limit: int = SHORT_MAX, required: bool = False) -> str | None:
@@ -64,7 +64,7 @@ def fold_key(text: str) -> str:
 
 def visible(text: str) -> str:
     """Make control and bidi characters visible (``\\x1b``, ``\\u202e``), never executed."""
-    return _UNSAFE.sub(_escape_char, text)
+    return re.sub(_UNSAFE, _escape_char, text)  # re caches the compiled pattern
 
 
 def _escape_char(match: re.Match[str]) -> str:

@@ -88,6 +88,5 @@ def demo(fmt: FormatOpt = None) -> None:
          table_columns=TABLE_COLUMNS, title="Customers")  # fmt: skip
 
 
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
-    app.add_typer(config_app, name="config")
+demo_app = typer.Typer()
+demo_app.command("demo")(demo)

@@ -6,7 +6,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from crmcli.core.settings import Config
@@ -122,13 +121,20 @@ def check_field(raw: str) -> tuple[str, str]:
     return key, checked
 
 
-@dataclass
 class CustomerInput:
     """Validated values for a new or changed customer."""
 
-    values: dict[str, str | None] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    fields: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("values", "tags", "fields")
+
+    def __init__(
+        self,
+        values: dict[str, str | None] | None = None,
+        tags: list[str] | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        self.values: dict[str, str | None] = values if values is not None else {}
+        self.tags: list[str] = tags if tags is not None else []
+        self.fields: dict[str, str] = fields if fields is not None else {}
 
 
 def prepare(

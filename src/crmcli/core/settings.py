@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from crmcli.db import Database
 from crmcli.errors import InvalidValue, UsageError
@@ -31,12 +30,15 @@ def _currency(value: str) -> str:
     return code
 
 
-@dataclass(frozen=True)
 class Setting:
-    key: str
-    default: str | None
-    check: Callable[[str], str]
-    help: str
+    """One known setting: its default and the check that normalises a new value."""
+
+    __slots__ = ("key", "default", "check", "help")
+
+    def __init__(
+        self, key: str, default: str | None, check: Callable[[str], str], help: str
+    ) -> None:
+        self.key, self.default, self.check, self.help = key, default, check, help
 
 
 SETTINGS: dict[str, Setting] = {
@@ -59,13 +61,16 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-@dataclass(frozen=True)
 class Config:
-    """The settings a command needs, read once."""
+    """The settings a command needs, read once.  (Plain classes here, not dataclasses:
+    building a dataclass costs start-up time on every command.)"""
 
-    date_order: str = "DMY"
-    country: str | None = None
-    currency: str = "USD"
+    __slots__ = ("date_order", "country", "currency")
+
+    def __init__(
+        self, date_order: str = "DMY", country: str | None = None, currency: str = "USD"
+    ) -> None:
+        self.date_order, self.country, self.currency = date_order, country, currency
 
 
 def load(db: Database) -> Config:
