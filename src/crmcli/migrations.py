@@ -73,6 +73,7 @@ def _customer_search_doc(alias: str) -> str:
 def m001_initial(conn: sqlite3.Connection) -> None:
     """Commands and audit trail, settings, customers with tags, interactions, search."""
     birthday_iso = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+    birthday_yearless = "'--[0-9][0-9]-[0-9][0-9]'"  # year unknown (ISO 8601 --MM-DD)
     statements = [
         """CREATE TABLE commands (
             id INTEGER PRIMARY KEY,
@@ -104,7 +105,8 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             address TEXT,
             city TEXT,
             country TEXT,
-            birthday TEXT CHECK (birthday IS NULL OR birthday GLOB {birthday_iso}),
+            birthday TEXT CHECK (birthday IS NULL OR birthday GLOB {birthday_iso}
+                                 OR birthday GLOB {birthday_yearless}),
             source TEXT,
             notes TEXT,
             fields TEXT NOT NULL CHECK (json_valid(fields)),

@@ -19,6 +19,7 @@ TABLE_DEFAULT_LIMIT = 200  # rows a terminal table shows unless --limit says oth
 # Cells a spreadsheet would read as a formula (OWASP CSV injection); a leading quote is
 # neutralised too, so that import can undo exactly what export did.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_NO_WRAP = {"id", "phone", "email", "type", "birthday"}  # short values read badly when folded
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -160,7 +161,12 @@ def _table(
 
     table = Table(title=title, header_style="bold", show_lines=False)
     for col in columns:
-        table.add_column(heading(col), overflow="fold", justify="right" if col == "id" else "left")
+        table.add_column(
+            heading(col),
+            overflow="fold",
+            justify="right" if col == "id" else "left",
+            no_wrap=col in _NO_WRAP or col.endswith(("_at", "_contacted")),
+        )
     count = 0
     for row in rows:
         table.add_row(*(escape(display(c, row.get(c))) for c in columns))

@@ -249,3 +249,13 @@ def test_groups_show_help(crm) -> None:
         result = crm(group, "--help")
         assert result.exit_code == 0 and "Usage" in result.stdout
     assert crm("--version").stdout.startswith("crm ")
+
+
+def test_birthday_without_a_year(crm) -> None:
+    cid = add(crm, "Võ Thị Sáu", "--birthday", "--05-17")
+    assert json.loads(crm("customer", "show", str(cid), "-f", "json").stdout)["birthday"] == (
+        "--05-17"
+    )
+    assert add(crm, "Leap", "--birthday", "--02-29")
+    bad = crm("customer", "add", "Nope", "--birthday", "--02-30")
+    assert bad.exit_code == 2 and "no such day" in bad.stderr

@@ -138,6 +138,8 @@ def handle(call: Any) -> int:
         try:
             rv = call()
             sys.stdout.flush()
+            if rv == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into Exit(130)
+                _error("interrupted; nothing was changed")
             return rv if isinstance(rv, int) else 0
         finally:
             options.close_all()

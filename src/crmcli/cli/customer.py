@@ -272,4 +272,6 @@ def merge(
     with db.write():
         core.merge(db, keep, other)
     info(f"Merged customer {other} into {keep}")
+
+
 from crmcli.cli import customer_io  # noqa: E402,F401  (registers import/export)

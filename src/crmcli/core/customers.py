@@ -24,6 +24,9 @@ FIELD_VALUE_MAX = 1000
 _FIELD_KEY = re.compile(r"[^\W\d][\w.-]{0,49}\Z")
 _TAG = re.compile(r"[\w.:/+-]{1,50}\Z")
 
+_YEARLESS = re.compile(r"--\d\d-\d\d\Z")
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
 INTERACTION_TYPES = ("call", "email", "meeting", "note")
 
 # Every column a listed customer carries, in output order (stable JSON field names).
@@ -84,6 +87,11 @@ def check_value(name: str, raw: str, config: Config) -> str | None:
     if name == "birthday":
         from crmcli.dates import parse_date, today_local
 
+        if _YEARLESS.match(value):  # --MM-DD (ISO 8601, Google Contacts): year unknown
+            month, mday = int(value[2:4]), int(value[5:7])
+            if not (1 <= month <= 12 and 1 <= mday <= _MONTH_DAYS[month - 1]):
+                raise InvalidValue("birthday", raw, "no such day of the year")
+            return value
         today = today_local()
         day = parse_date(value, today=today, order=config.date_order, field="birthday")
         if day > today:

@@ -28,16 +28,20 @@ from crmcli.io.tabular import BadRow
 from crmcli.text import clean
 
 MATCH_KEYS = ("uid", "email", "phone")
-BATCH_ROWS = 2000  # new customers written per executemany
+BATCH_ROWS = 5000  # new customers held before they are written (see _Import.flush)
 UID_MAX = 200
 
 Record = Mapping[str, str | None]
 
 _FIELDS = frozenset(customers.FIELDS)
 _DROPPED = frozenset({"id", "last_contacted", "updated_at"})  # our export's read-only columns
-_INSERT = (
-    f"INSERT INTO customers (id, uid, {', '.join(customers.FIELDS)}, fields, created_at, "
-    f"updated_at) VALUES ({', '.join('?' * (len(customers.FIELDS) + 5))})"
+_INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at")
+_COLUMN_LIST = ", ".join(_INSERT_COLUMNS)
+_STAGING = "temp.import_staging"
+_STAGING_SHAPE = f"SELECT {_COLUMN_LIST} FROM customers WHERE 0"
+_STAGE = f"INSERT INTO {_STAGING} VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+_FROM_STAGING = (
+    f"INSERT INTO customers ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM {_STAGING} ORDER BY id"
 )
 _INSERT_TAG = "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, ?)"
 _LOOKUP = {
@@ -202,6 +206,7 @@ class _Import:
         self.pending_by: dict[str, dict[str, _New]] = {k: {} for k in MATCH_KEYS}
         self.ignored: dict[str, None] = {}  # an ordered set
         self.tag_cache: dict[str, tuple[str, ...]] = {}
+        self.staging = False
 
     # -- one record -----------------------------------------------------------------------
 
@@ -230,7 +235,7 @@ class _Import:
         tags: tuple[str, ...] = ()
         uid = created = None
         for key, value in record.items():
-            if not value:
+            if not value or value.isspace():
                 continue
             if key in _FIELDS:
                 raw[key] = value
@@ -282,7 +287,7 @@ class _Import:
 
     def find(self, row: _Row) -> _New | int | None:
         """The customer this row is about: one to be inserted, an existing id, or none."""
-        checks = [("uid", row.uid)] if row.uid else []
+        checks: list[tuple[str, str | None]] = [("uid", row.uid)] if row.uid else []
         checks += [(k, row.values.get(k)) for k in self.keys]
         for key, value in checks:
             if value is None:
@@ -366,26 +371,34 @@ class _Import:
         return bool(changes) or tags_added
 
     def flush(self) -> None:
-        """Insert the pending customers and their tags."""
+        """Insert the pending customers and their tags.
+
+        The rows go into a temporary staging table, then into ``customers`` with one
+        ``INSERT … SELECT``: the search index and audit triggers then run inside one
+        statement, and FTS5 writes one index segment for the batch instead of one per row
+        (it flushes its pending terms at the end of every statement that fires it).  About
+        3x faster than ``executemany`` into ``customers``, with the triggers still the one
+        place that keeps the index and the audit trail."""
         if not self.pending:
             return
         now = self.now
-        self.db.executemany(
-            _INSERT,
-            [
-                (
-                    new.id,
-                    new.uid,
-                    *[new.values.get(f) for f in customers.FIELDS],
-                    json.dumps(new.fields, ensure_ascii=False, sort_keys=True)
-                    if new.fields
-                    else "{}",
-                    new.created_at or now,
-                    now,
-                )
-                for new in self.pending
-            ],
-        )
+        rows = [
+            (
+                new.id,
+                new.uid,
+                *[new.values.get(f) for f in customers.FIELDS],
+                json.dumps(new.fields, ensure_ascii=False, sort_keys=True) if new.fields else "{}",
+                new.created_at or now,
+                now,
+            )
+            for new in self.pending
+        ]
+        if not self.staging:
+            self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} AS {_STAGING_SHAPE}")
+            self.staging = True
+        self.db.executemany(_STAGE, rows)
+        self.db.execute(_FROM_STAGING)
+        self.db.execute(f"DELETE FROM {_STAGING}")
         tag_rows = [(new.id, tag) for new in self.pending for tag in new.tags]
         if tag_rows:
             self.db.executemany(_INSERT_TAG, tag_rows)
