@@ -46,6 +46,18 @@ Country = Annotated[str | None, _opt("Country.")]
 Birthday = Annotated[str | None, _opt("Birthday: 1990-05-17, 17/05/1990 (per date order).")]
 Source = Annotated[str | None, _opt("Where the customer came from (web, referral, event …).")]
 Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+CompanyFilter = Annotated[str | None, _opt("Company contains this text.")]
+CityFilter = Annotated[str | None, _opt("City contains this text.")]
+SearchFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--search",
+        "-s",
+        help="Words in name, e-mail, phone, company, notes or interactions "
+        "(accents and case ignored).",
+        show_default=False,
+    ),
+]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value (repeatable).")
 ]
@@ -95,18 +107,9 @@ def add(
 @app.command("list")
 def list_(
     tag: Tags = None,
-    company: Annotated[str | None, _opt("Company contains this text.")] = None,
-    city: Annotated[str | None, _opt("City contains this text.")] = None,
-    search: Annotated[
-        str | None,
-        typer.Option(
-            "--search",
-            "-s",
-            help="Words in name, e-mail, phone, company, notes or "
-            "interactions (accents and case ignored).",
-            show_default=False,
-        ),
-    ] = None,
+    company: CompanyFilter = None,
+    city: CityFilter = None,
+    search: SearchFilter = None,
     sort: Annotated[
         str | None,
         _opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-created)."),

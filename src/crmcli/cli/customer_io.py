@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from crmcli.cli import options
-from crmcli.cli.customer import app
+from crmcli.cli.customer import CityFilter, CompanyFilter, SearchFilter, app
 from crmcli.cli.options import RawOpt, database, info
 
 T = TypeVar("T")
@@ -21,14 +21,9 @@ T = TypeVar("T")
 PROGRESS_EVERY = 1000  # records between progress bar updates
 
 
-class InputFormat(StrEnum):
-    csv = "csv"
-    tsv = "tsv"
-    json = "json"
-    jsonl = "jsonl"
+class DataFormat(StrEnum):
+    """The formats customers travel in (import reads what export writes)."""
 
-
-class ExportFormat(StrEnum):
     csv = "csv"
     tsv = "tsv"
     json = "json"
@@ -46,7 +41,7 @@ def import_(
         ),
     ],
     input_format: Annotated[
-        InputFormat | None,
+        DataFormat | None,
         typer.Option(
             "--input-format",
             help="Format of FILE (default: from its extension, else from its content).",
@@ -186,7 +181,7 @@ def _progress(stack: ExitStack, records: Iterator[T], source: Any) -> Iterator[T
 @app.command("export")
 def export(
     fmt: Annotated[
-        ExportFormat | None,
+        DataFormat | None,
         typer.Option(
             "--format",
             "-f",
@@ -210,21 +205,9 @@ def export(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Only customers with this tag.")
     ] = None,
-    company: Annotated[
-        str | None, typer.Option(help="Company contains this text.", show_default=False)
-    ] = None,
-    city: Annotated[
-        str | None, typer.Option(help="City contains this text.", show_default=False)
-    ] = None,
-    search: Annotated[
-        str | None,
-        typer.Option(
-            "--search",
-            "-s",
-            help="Words in name, e-mail, phone, company, notes or interactions.",
-            show_default=False,
-        ),
-    ] = None,
+    company: CompanyFilter = None,
+    city: CityFilter = None,
+    search: SearchFilter = None,
 ) -> None:
     """Export customers with every column (import reads it back).
 
@@ -234,7 +217,6 @@ def export(
     Example: crm customer export --output customers.csv --tag vip
     """
     from crmcli.core import customers
-    from crmcli.core.importer import export_rows
     from crmcli.io.tabular import atomic_output, file_format
     from crmcli.render import emit
 
@@ -243,7 +225,7 @@ def export(
     if chosen is None:
         chosen = (file_format(output) if to_file and output is not None else None) or "tsv"
     db = database()
-    rows = export_rows(db, tags=tag or (), company=company, city=city, search=search)
+    rows = customers.list_customers(db, tags=tag or (), company=company, city=city, search=search)
     if not to_file or output is None:
         emit(rows, customers.COLUMNS, chosen, raw=raw)
         return

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,22 +145,6 @@ def import_customers(
     if report.rejected and not skip_bad:
         raise ImportFailed(report)
     return report
-
-
-def export_rows(
-    db: Database,
-    *,
-    tags: Iterable[str] = (),
-    company: str | None = None,
-    city: str | None = None,
-    search: str | None = None,
-    sort: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Customers for ``crm customer export``, streamed, with every column of
-    :data:`customers.COLUMNS` (the filters are those of ``crm customer list``)."""
-    return customers.list_customers(
-        db, tags=tags, company=company, city=city, search=search, sort=sort
-    )
 
 
 # -- the work ----------------------------------------------------------------------------
