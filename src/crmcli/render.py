@@ -95,7 +95,7 @@ def emit(
     elif fmt == "csv":
         import csv
 
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out)  # RFC 4180 CRLF: then a bare CR in a cell is quoted too
         writer.writerow(columns)
         for row in rows:
             cells = [cell_text(row.get(c)) for c in columns]
