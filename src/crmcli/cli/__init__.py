@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import gc
 import importlib
 import os
 import sqlite3
@@ -227,6 +228,9 @@ def root(
     Example: crm customer add "Nguyễn Văn An" --email an@example.vn --tag vip
     """
     options.STATE.db_option = db
+    if not gc.isenabled():  # started by crmcli.__main__: start-up is over
+        gc.freeze()
+        gc.enable()
 
 
 def run(argv: Sequence[str] | None = None) -> int:
