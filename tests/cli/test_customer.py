@@ -259,3 +259,21 @@ def test_birthday_without_a_year(crm) -> None:
     assert add(crm, "Leap", "--birthday", "--02-29")
     bad = crm("customer", "add", "Nope", "--birthday", "--02-30")
     assert bad.exit_code == 2 and "no such day" in bad.stderr
+
+
+def test_search_lists_whole_words_first_then_prefixes(crm) -> None:
+    anna = add(crm, "Anna Schmidt", "--tag", "de")
+    an = add(crm, "Trần An", "--tag", "vn")
+    andrea = add(crm, "Andrea Rossi", "--tag", "vn")
+
+    def ids(*args: str) -> list[int]:
+        result = crm("customer", "list", "--search", "an", *args, "-f", "ids")
+        assert result.exit_code == 0, result.stderr
+        return [int(x) for x in result.stdout.split()]
+
+    assert ids() == [an, anna, andrea]
+    assert ids("--limit", "1") == [an]
+    assert ids("--limit", "2") == [an, anna]
+    assert ids("--sort", "id") == [anna, an, andrea]
+    assert ids("--tag", "vn") == [an, andrea]
+    assert ids("--tag", "de", "--sort", "-name") == [anna]
