@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from enum import StrEnum
@@ -140,6 +139,8 @@ def _dry_run_database(stack: ExitStack) -> Any:
 
     if resolve_path(options.STATE.db_option).exists():
         return None
+    import tempfile
+
     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-dry-run-"))
     db = open_db(Path(folder) / "crm.db", create=True)
     stack.callback(db.close)
