@@ -16,7 +16,6 @@ MEASURES = (
     "floor: sqlite3 shell, list (rare word) SQL",
     "floor: sqlite3 shell, show SQL",
     "query overhead vs crm --version",
-    "query overhead vs crm --help",
     "floor: raw insert into customers (triggers, indexes, search)",
     "floor: raw insert into a bare table",
     "import ratio (crm:",
