@@ -174,3 +174,14 @@ def test_plain_commands_do_not_import_heavy_modules(db_path: Path, args: tuple[s
         if line.startswith("import time:")
     }
     assert not imported & set(DENY), sorted(imported & set(DENY))
+
+
+def test_colour_only_when_forced_off_a_terminal(db_path: Path) -> None:
+    run("customer", "add", "Ngô Bảo Châu", "--tag", "vip")
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    plain = run("customer", "list", "-f", "table", env=base)
+    assert "Ngô Bảo Châu" in plain.stdout and "\x1b[" not in plain.stdout
+    forced = run("customer", "list", "-f", "table", env={**base, "FORCE_COLOR": "1"})
+    assert "\x1b[" in forced.stdout
+    dumb = run("customer", "list", "-f", "table", env={**base, "FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[3" not in dumb.stdout  # no colour codes (bold may stay)

@@ -277,3 +277,30 @@ def test_search_lists_whole_words_first_then_prefixes(crm) -> None:
     assert ids("--sort", "id") == [anna, an, andrea]
     assert ids("--tag", "vn") == [an, andrea]
     assert ids("--tag", "de", "--sort", "-name") == [anna]
+
+
+def test_numeric_dates_follow_the_configured_order(crm) -> None:
+    cid = str(add(crm, "Hồ Xuân Hương", "--birthday", "03/04/1990"))
+    assert json.loads(crm("customer", "show", cid, "-f", "json").stdout)["birthday"] == (
+        "1990-04-03"
+    )
+    assert crm("config", "set", "date_order", "MDY").exit_code == 0
+    assert crm("config", "get", "date_order").stdout == "MDY\n"
+    crm("customer", "edit", cid, "--birthday", "03/04/1990")
+    assert json.loads(crm("customer", "show", cid, "-f", "json").stdout)["birthday"] == (
+        "1990-03-04"
+    )
+    bad = crm("customer", "edit", cid, "--birthday", "13/01/1990")
+    assert bad.exit_code == 2 and "month-first" in bad.stderr
+    assert crm("config", "set", "date_order", "sideways").exit_code == 2
+    assert crm("config", "set", "colour", "blue").exit_code == 2
+
+
+def test_default_country_makes_phones_e164(crm) -> None:
+    crm("config", "set", "country", "vn")
+    cid = str(add(crm, "Lý Thường Kiệt", "--phone", "0912 345 678"))
+    assert json.loads(crm("customer", "show", cid, "-f", "json").stdout)["phone"] == (
+        "+84912345678"
+    )
+    bad = crm("customer", "add", "X", "--phone", "0123")
+    assert bad.exit_code == 2 and "phone" in bad.stderr
