@@ -88,6 +88,7 @@ def confirm(question: str, *, yes: bool) -> None:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(f"{question.rstrip('?')}: refusing without --yes (not a terminal)")
     if not typer.confirm(question, default=False, err=True):
+        info("Nothing changed.")
         raise typer.Exit(1)
 
 
