@@ -332,11 +332,23 @@ def add(db: Database, data: CustomerInput) -> int:
     return customer_id
 
 
+INSERT_TAG = "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, ?)"
+_UPDATABLE = frozenset((*FIELDS, "fields", "updated_at"))
+
+
 def _add_tags(db: Database, customer_id: int, tags: Iterable[str]) -> None:
-    db.executemany(
-        "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, ?)",
-        [(customer_id, t) for t in tags],
-    )
+    db.executemany(INSERT_TAG, [(customer_id, t) for t in tags])
+
+
+def write_changes(db: Database, customer_id: int, changed: dict[str, Any], now: str) -> None:
+    """``UPDATE`` the given columns (names from :data:`FIELDS` and ``fields`` only)."""
+    if not changed:
+        return
+    if not _UPDATABLE.issuperset(changed):
+        raise ValueError(f"not customer columns: {sorted(set(changed) - _UPDATABLE)}")
+    changed = {**changed, "updated_at": now}
+    assignments = ", ".join(f"{k} = ?" for k in changed)
+    db.execute(f"UPDATE customers SET {assignments} WHERE id = ?", [*changed.values(), customer_id])
 
 
 def update(
@@ -366,12 +378,7 @@ def update(
     changed = {k: v for k, v in values.items() if current.get(k) != v}
     if fields != current["fields"]:
         changed["fields"] = json.dumps(fields, ensure_ascii=False, sort_keys=True)
-    if changed:
-        changed["updated_at"] = _now()
-        assignments = ", ".join(f"{k} = ?" for k in changed)  # keys come from FIELDS
-        db.execute(
-            f"UPDATE customers SET {assignments} WHERE id = ?", [*changed.values(), customer_id]
-        )
+    write_changes(db, customer_id, changed, _now())
     _add_tags(db, customer_id, data.tags)
     removed = [check_tag(t) for t in remove_tags]
     db.executemany(

@@ -43,7 +43,6 @@ _STAGE = f"INSERT INTO {_STAGING} VALUES ({', '.join('?' * len(_INSERT_COLUMNS))
 _FROM_STAGING = (
     f"INSERT INTO customers ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM {_STAGING} ORDER BY id"
 )
-_INSERT_TAG = "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, ?)"
 _LOOKUP = {
     "uid": "SELECT id FROM customers WHERE uid = ?",
     "email": "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
@@ -334,12 +333,7 @@ class _Import:
             merged = {**fields, **row.fields}
             if merged != fields:
                 changes["fields"] = json.dumps(merged, ensure_ascii=False, sort_keys=True)
-        if changes:
-            changes["updated_at"] = self.now
-            assignments = ", ".join(f"{k} = ?" for k in changes)  # names from FIELDS only
-            self.db.execute(
-                f"UPDATE customers SET {assignments} WHERE id = ?", [*changes.values(), customer_id]
-            )
+        customers.write_changes(self.db, customer_id, changes, self.now)
         tags_added = False
         if row.tags:
             have = {
@@ -350,7 +344,7 @@ class _Import:
             }
             new_tags = [(customer_id, t) for t in row.tags if t not in have]
             if new_tags:
-                self.db.executemany(_INSERT_TAG, new_tags)
+                self.db.executemany(customers.INSERT_TAG, new_tags)
                 tags_added = True
         return bool(changes) or tags_added
 
@@ -385,7 +379,7 @@ class _Import:
         self.db.execute(f"DELETE FROM {_STAGING}")
         tag_rows = [(new.id, tag) for new in self.pending for tag in new.tags]
         if tag_rows:
-            self.db.executemany(_INSERT_TAG, tag_rows)
+            self.db.executemany(customers.INSERT_TAG, tag_rows)
         self.pending.clear()
         for index in self.pending_by.values():
             index.clear()
