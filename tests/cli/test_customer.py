@@ -304,3 +304,19 @@ def test_default_country_makes_phones_e164(crm) -> None:
     )
     bad = crm("customer", "add", "X", "--phone", "0123")
     assert bad.exit_code == 2 and "phone" in bad.stderr
+
+
+def test_text_is_stored_nfc(crm, db_path: Path) -> None:
+    import sqlite3
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
+    cid = add(crm, decomposed, "--company", unicodedata.normalize("NFD", "Đà Lạt Café"))
+    conn = sqlite3.connect(db_path)
+    name, company = conn.execute(
+        "SELECT name, company FROM customers WHERE id = ?", (cid,)
+    ).fetchone()
+    conn.close()
+    assert name == "Nguyễn Thị Ánh" and unicodedata.is_normalized("NFC", name)
+    assert company == "Đà Lạt Café"
+    assert crm("customer", "list", "--search", "anh", "-f", "ids").stdout == f"{cid}\n"
