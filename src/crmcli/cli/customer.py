@@ -63,8 +63,12 @@ Fields = Annotated[
 ]
 
 
-def _values(**kwargs: str | None) -> dict[str, str | None]:
-    return {k: v for k, v in kwargs.items() if v is not None}
+def _prepare(
+    db: Any, tags: list[str] | None, custom: list[str] | None, **values: str | None
+) -> core.CustomerInput:
+    """Validate the options given (``None``: not given) with the database's settings."""
+    given = {k: v for k, v in values.items() if v is not None}
+    return core.prepare(given, settings.load(db), tags=tags or (), custom=custom or ())
 
 
 @app.command("add")
@@ -88,15 +92,9 @@ def add(
     Example: crm customer add "Trần Thị Bích" --email bich@example.vn --city "Hà Nội" --tag vip
     """
     db = database(create=True)
-    config = settings.load(db)
-    data = core.prepare(
-        _values(
-            name=name, email=email, phone=phone, company=company, title=title, address=address,
-            city=city, country=country, birthday=birthday, source=source, notes=note,
-        ),
-        config,
-        tags=tag or (),
-        custom=field or (),
+    data = _prepare(
+        db, tag, field, name=name, email=email, phone=phone, company=company, title=title,
+        address=address, city=city, country=country, birthday=birthday, source=source, notes=note,
     )  # fmt: skip
     with db.write():
         customer_id = core.add(db, data)
@@ -190,15 +188,9 @@ def edit(
     Example: crm customer edit 42 --phone "0912 345 678" --add-tag vip --field size=L
     """
     db = database()
-    config = settings.load(db)
-    data = core.prepare(
-        _values(
-            name=name, email=email, phone=phone, company=company, title=title, address=address,
-            city=city, country=country, birthday=birthday, source=source, notes=note,
-        ),
-        config,
-        tags=add_tag or (),
-        custom=field or (),
+    data = _prepare(
+        db, add_tag, field, name=name, email=email, phone=phone, company=company, title=title,
+        address=address, city=city, country=country, birthday=birthday, source=source, notes=note,
     )  # fmt: skip
     with db.write():
         record = core.update(db, customer_id, data, remove_tags=remove_tag or (),
