@@ -185,3 +185,25 @@ def test_colour_only_when_forced_off_a_terminal(db_path: Path) -> None:
     assert "\x1b[" in forced.stdout
     dumb = run("customer", "list", "-f", "table", env={**base, "FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert "\x1b[3" not in dumb.stdout  # no colour codes (bold may stay)
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str) -> None:
+    result = run("completion", shell)
+    assert result.returncode == 0 and "_CRM_COMPLETE" in result.stdout
+
+
+def test_completion_answers_through_the_lazy_groups(db_path: Path) -> None:
+    def complete(words: str) -> list[str]:
+        env = {
+            **os.environ,
+            "_CRM_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
+        return run(env=env).stdout.split()
+
+    assert complete("crm cust") == ["customer"]
+    assert complete("crm customer li") == ["list"]
+    assert "--search" in complete("crm customer list --s")
+    assert not db_path.exists()  # completing never creates a database

@@ -31,6 +31,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "report": ("crmcli.cli.placeholders", "report"),
     "demo": ("crmcli.cli.admin", "demo_app"),
     "config": ("crmcli.cli.admin", "config_app"),
+    "completion": ("crmcli.cli.admin", "completion_app"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -90,3 +91,23 @@ def demo(fmt: FormatOpt = None) -> None:
 
 demo_app = typer.Typer()
 demo_app.command("demo")(demo)
+
+
+class Shell(StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+completion_app = typer.Typer()
+
+
+@completion_app.command("completion")
+def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script for crm.
+
+    Example: crm completion bash > ~/.local/share/bash-completion/completions/crm
+    """
+    from typer._completion_shared import get_completion_script
+
+    print(get_completion_script(prog_name="crm", complete_var="_CRM_COMPLETE", shell=shell))
