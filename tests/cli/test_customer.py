@@ -320,3 +320,15 @@ def test_text_is_stored_nfc(crm, db_path: Path) -> None:
     assert name == "Nguyễn Thị Ánh" and unicodedata.is_normalized("NFC", name)
     assert company == "Đà Lạt Café"
     assert crm("customer", "list", "--search", "anh", "-f", "ids").stdout == f"{cid}\n"
+
+
+def test_sort_by_last_contact_with_a_limit(crm, people) -> None:
+    crm("customer", "log", str(people["anna"]), "Call", "--at", "2026-11-01 09:00")
+    crm("customer", "log", str(people["duc"]), "Call", "--at", "2026-11-20 09:00")
+
+    def ids(*args: str) -> list[int]:
+        return [int(x) for x in crm("customer", "list", *args, "-f", "ids").stdout.split()]
+
+    assert ids("--sort", "-last_contacted", "--limit", "2") == [people["duc"], people["anna"]]
+    assert ids("--sort", "last_contacted") == [people["an"], people["anna"], people["duc"]]
+    assert ids("--sort", "-last_contacted", "--search", "an", "--limit", "1") == [people["anna"]]

@@ -46,7 +46,7 @@ SORTS = {
     "birthday": "c.birthday",
     "created": "c.created_at",
     "updated": "c.updated_at",
-    "last_contacted": "last_contacted",
+    "last_contacted": "(SELECT max(happened_at) FROM interactions i WHERE i.customer_id = c.id)",
 }
 
 _SELECT = """
@@ -245,16 +245,26 @@ def list_query(
     tail, tail_params = "", []
     if limit is not None:
         tail, tail_params = " LIMIT ?", [limit]
-    if search is None:
-        order = parse_sort(sort) if sort else "c.id"
-        return _where(_SELECT, where) + f" ORDER BY {order}" + tail, params + tail_params
+    if search is None and not sort:
+        return _where(_SELECT, where) + " ORDER BY c.id" + tail, params + tail_params
+    if sort:
+        source = "FROM customers c "
+        if search is not None:
+            source = "FROM customers_fts f JOIN customers c ON c.id = f.rowid "
+            where = ["customers_fts MATCH ?", *where]
+            params = [match_query(search), *params]
+        order = " ORDER BY " + parse_sort(sort)
+        if limit is None:
+            return _where(_SELECT.replace("FROM customers c\n", source), where) + order, params
+        # Choose the page on the ids alone, then build the full rows (tags, last contact) of
+        # that page only: sorting a million rows must not compute every row's columns.
+        page = _where("SELECT c.id " + source, where) + order + tail
+        return _SELECT + f"WHERE c.id IN ({page})" + order, params + tail_params
+    assert search is not None
     searched = _SELECT.replace(
         "FROM customers c", "FROM customers_fts f JOIN customers c ON c.id = f.rowid"
     )
     prefix = match_query(search)
-    if sort:
-        sql = _where(searched, ["customers_fts MATCH ?", *where])
-        return sql + f" ORDER BY {parse_sort(sort)}" + tail, [prefix, *params, *tail_params]
     exact = match_query(search, prefix=False)
     whole_words = _where(searched, ["customers_fts MATCH ?", *where]) + " ORDER BY f.rowid"
     prefix_only = _where(
@@ -421,28 +431,45 @@ def _phone_key(phone: str) -> str:
     return digits[-9:] if len(digits) >= 9 else digits
 
 
+# Each query lists the ids sharing one key; SQLite groups them with its own sorter, so memory
+# stays small on a million customers.
+_DUPLICATE_GROUPS = (
+    ("same email", "email COLLATE NOCASE", "email IS NOT NULL"),
+    ("same phone", "crm_phone_key(phone)", "phone IS NOT NULL"),
+    (
+        "similar name and company",
+        "crm_fold(name) || char(0) || crm_fold(company)",
+        "company IS NOT NULL",
+    ),
+)
+
+
 def duplicates(db: Database) -> list[dict[str, Any]]:
     """Likely duplicate pairs: same e-mail, same phone, or the same name at the same company."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    for row in db.conn.execute("SELECT id, name, email, phone, company FROM customers"):
-        cid, name, email, phone, company = row
-        if email:
-            groups.setdefault(("same email", email.casefold()), []).append(cid)
-        if phone and len(_phone_key(phone)) >= 6:
-            groups.setdefault(("same phone", _phone_key(phone)), []).append(cid)
-        groups.setdefault(
-            ("similar name and company", fold_key(name) + "\x00" + fold_key(company or "")), []
-        ).append(cid)
+    db.conn.create_function("crm_fold", 1, _fold_or_empty, deterministic=True)
+    db.conn.create_function("crm_phone_key", 1, _phone_group_key, deterministic=True)
     pairs: dict[tuple[int, int], list[str]] = {}
-    for (reason, _key), ids in groups.items():
-        if len(ids) < 2:
-            continue
-        first = ids[0]
-        for other in ids[1:]:
-            pairs.setdefault((first, other), []).append(reason)
+    for reason, key, condition in _DUPLICATE_GROUPS:
+        sql = (
+            f"SELECT group_concat(id) FROM customers WHERE {condition} "
+            f"GROUP BY {key} HAVING {key} IS NOT NULL AND count(*) > 1"
+        )
+        for (ids_text,) in db.conn.execute(sql):
+            first, *others = sorted(int(x) for x in ids_text.split(","))
+            for other in others:
+                pairs.setdefault((first, other), []).append(reason)
     return [
         {"keep": a, "other": b, "reasons": reasons} for (a, b), reasons in sorted(pairs.items())
     ]
+
+
+def _fold_or_empty(text: str | None) -> str:
+    return fold_key(text) if text else ""
+
+
+def _phone_group_key(phone: str | None) -> str | None:
+    key = _phone_key(phone) if phone else ""
+    return key if len(key) >= 6 else None
 
 
 def merge(db: Database, keep_id: int, other_id: int) -> dict[str, Any]:
