@@ -931,6 +931,9 @@ def main(argv: Sequence[str]) -> int:
             raise SystemExit(f"no crm at {crm}; install the package or pass --crm")
         crm = Path(found)
     python = interpreter_of(crm)
+    # Time crm as a user runs it: cached bytecode (a warm-up writes it) and buffered output.
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONDEVMODE"):
+        os.environ.pop(name, None)
     # Run under crm's own interpreter: the floors must use its Python and SQLite library.
     if Path(sys.prefix).resolve() != python.parent.parent.resolve():
         if os.environ.get("CRM_BENCH_REEXEC"):

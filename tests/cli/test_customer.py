@@ -332,3 +332,10 @@ def test_sort_by_last_contact_with_a_limit(crm, people) -> None:
     assert ids("--sort", "-last_contacted", "--limit", "2") == [people["duc"], people["anna"]]
     assert ids("--sort", "last_contacted") == [people["an"], people["anna"], people["duc"]]
     assert ids("--sort", "-last_contacted", "--search", "an", "--limit", "1") == [people["anna"]]
+
+
+def test_currency_setting_is_checked_against_iso_4217(crm) -> None:
+    assert crm("config", "set", "currency", "vnd").exit_code == 0
+    assert crm("config", "get", "currency").stdout == "VND\n"
+    bad = crm("config", "set", "currency", "XYZ")
+    assert bad.exit_code == 2 and "currency" in bad.stderr

@@ -24,10 +24,9 @@ def _country(value: str) -> str:
 
 
 def _currency(value: str) -> str:
-    code = value.strip().upper()
-    if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise InvalidValue("currency", value, "an ISO 4217 code like USD, EUR or VND is needed")
-    return code
+    from crmcli.money import normalize_currency
+
+    return normalize_currency(value, field="currency")
 
 
 class Setting:
