@@ -339,3 +339,18 @@ def test_currency_setting_is_checked_against_iso_4217(crm) -> None:
     assert crm("config", "get", "currency").stdout == "VND\n"
     bad = crm("config", "set", "currency", "XYZ")
     assert bad.exit_code == 2 and "currency" in bad.stderr
+
+
+def test_demo_fills_once_and_never_mixes_with_real_data(crm, tmp_path: Path) -> None:
+    demo_db = str(tmp_path / "demo.db")
+    first = crm("--db", demo_db, "demo", "-f", "json")
+    assert first.exit_code == 0, first.stderr
+    names = [r["name"] for r in json.loads(first.stdout)]
+    assert len(names) == 10 and "Nguyễn Văn An" in names and "Lê Đức Minh" in names
+    again = crm("--db", demo_db, "demo", "-f", "ids")
+    assert again.exit_code == 0 and len(again.stdout.split()) == 10
+    assert "already holds the sample data" in again.stderr
+    add(crm, "A real customer")
+    mixed = crm("demo")
+    assert mixed.exit_code == 1 and "--db demo.db" in mixed.stderr
+    assert crm("customer", "list", "-f", "ids").stdout == "1\n"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from crmcli.core import customers
 from crmcli.core.settings import Config
 from crmcli.db import Database
+from crmcli.errors import CrmError
 
 _NAMESPACE = uuid.UUID("6f1d3c1e-8b8a-4f0e-9a57-3a1b2c4d5e6f")
 
@@ -55,12 +56,19 @@ def fill(db: Database) -> int:
 
     config = Config(date_order="YMD")  # sample birthdays are ISO; phones carry +country
     now = now_local()
+    uids = [str(uuid.uuid5(_NAMESPACE, person[0])) for person in _PEOPLE]
+    marks = ", ".join("?" * len(uids))
+    if db.scalar(f"SELECT 1 FROM customers WHERE uid IN ({marks})", uids):
+        return 0
+    others = db.scalar("SELECT count(*) FROM customers")
+    if others:
+        raise CrmError(
+            f"{db.path} already holds {others} customers of yours; the demo does not mix sample "
+            "data into them: run it on its own file, e.g. crm --db demo.db demo"
+        )
     ids: list[int] = []
-    for person in _PEOPLE:
+    for person, uid in zip(_PEOPLE, uids, strict=True):
         name, email, phone, company, title, city, country, birthday, source, tags = person
-        uid = str(uuid.uuid5(_NAMESPACE, name))
-        if db.scalar("SELECT 1 FROM customers WHERE uid = ?", (uid,)):
-            return 0
         raw = {
             "name": name, "email": email, "phone": phone, "company": company, "title": title,
             "city": city, "country": country, "birthday": birthday, "source": source,
