@@ -362,9 +362,9 @@ def test_broken_csv_reports_lines_and_writes_nothing(crm, tmp_path, db_path) -> 
     before = dump(db_path)
     src = tmp_path / "broken.csv"
     src.write_text(
-        "name,email,phone\n"
+        "name,email,notes\n"
         "Good One,good@example.com,\n"
-        '"Two\nLines",two@example.com,\n'
+        'Two,two@example.com,"a note\non two lines"\n'
         "Too,Many,Cells,Here\n"
         "Few\n"
         "\n"

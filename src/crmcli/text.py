@@ -23,8 +23,16 @@ _FOLD_TABLE = str.maketrans(FOLD_MAP)
 _UNSAFE = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
-def clean(value: str, *, field: str, limit: int = SHORT_MAX, required: bool = False) -> str | None:
-    """NFC-normalise and trim a user value; ``None`` for blank unless ``required``."""
+def clean(
+    value: str,
+    *,
+    field: str,
+    limit: int = SHORT_MAX,
+    required: bool = False,
+    multiline: bool = True,
+) -> str | None:
+    """NFC-normalise and trim a user value; ``None`` for blank unless ``required``.
+    ``multiline=False`` refuses line breaks (names, e-mails, cities …)."""
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         if required:
@@ -36,6 +44,8 @@ def clean(value: str, *, field: str, limit: int = SHORT_MAX, required: bool = Fa
         )
     if "\x00" in text:
         raise InvalidValue(field, text, "contains a NUL character")
+    if not multiline and ("\n" in text or "\r" in text):
+        raise InvalidValue(field, text, "must be on one line")
     return text
 
 

@@ -174,6 +174,7 @@ def test_unknown_id(crm, people, db_path: Path) -> None:
         (("--birthday", "tomorrow"), "future"),
         (("--tag", "two words"), "tag"),
         (("--field", "novalue"), "--field"),
+        (("--company", "two\nlines"), "one line"),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(crm, people, db_path, args, needle) -> None:

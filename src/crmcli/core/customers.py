@@ -19,6 +19,7 @@ FIELDS = (
     "birthday", "source", "notes",
 )  # fmt: skip
 LIMITS = {"name": NAME_MAX, "address": 500, "notes": NOTE_MAX}
+_MULTILINE = frozenset({"address", "notes"})
 TAG_MAX = 50
 FIELD_VALUE_MAX = 1000
 _FIELD_KEY = re.compile(r"[^\W\d][\w.-]{0,49}\Z")
@@ -73,7 +74,13 @@ def _now() -> str:
 
 def check_value(name: str, raw: str, config: Config) -> str | None:
     """Validate and normalise one standard field; ``None`` clears it."""
-    value = clean(raw, field=name, limit=LIMITS.get(name, SHORT_MAX), required=name == "name")
+    value = clean(
+        raw,
+        field=name,
+        limit=LIMITS.get(name, SHORT_MAX),
+        required=name == "name",
+        multiline=name in _MULTILINE,
+    )
     if value is None:
         return None
     if name == "email":
