@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from crmcli.errors import InvalidValue
+from crmcli.errors import Unreadable as _Bad
 
 __all__ = [
     "DATE_ORDERS",
@@ -145,14 +146,6 @@ _ISO_DATETIME = (
 )
 _TIME_LAST = rf"(?:^| |(?<=\d)t)(?:(?P<at>at) )?{_TIME}$"
 _TIME_FIRST = rf"{_TIME} (?:on )?(?P<rest>.+)"
-
-
-class _Bad(Exception):
-    """Why the text is not a valid date; the public functions add field and text."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 # --------------------------------------------------------------------- now

@@ -51,6 +51,15 @@ class InvalidValue(UsageError):
         return InvalidValue(field, self.value, self.reason)
 
 
+class Unreadable(Exception):
+    """Inside a parser (dates, money): why a text cannot be read.  The parser's public
+    function turns it into :class:`InvalidValue`, adding the field and the text."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class NotFound(CrmError):
     """An id that names no record: ``no customer 42``."""
 

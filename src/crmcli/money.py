@@ -83,6 +83,7 @@ import re
 from collections.abc import Iterable
 
 from crmcli.errors import InvalidValue
+from crmcli.errors import Unreadable as _Bad
 
 __all__ = [
     "MAX_AMOUNT",
@@ -258,14 +259,6 @@ _SHAPE = (
 )
 _ALL_DIGITS = r"[0-9]{1,18}"
 _SEPARATOR = r"([.,' ])"
-
-
-class _Bad(Exception):
-    """Why the text is not an amount; parse_money adds field and text."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 # -------------------------------------------------------------------- Money
