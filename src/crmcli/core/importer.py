@@ -24,7 +24,7 @@ from crmcli.core import customers
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue
-from crmcli.io.tabular import BadRow
+from crmcli.io.tabular import IGNORED, BadRow
 from crmcli.text import clean
 
 MATCH_KEYS = ("uid", "email", "phone")
@@ -34,7 +34,6 @@ UID_MAX = 200
 Record = Mapping[str, str | None]
 
 _FIELDS = frozenset(customers.FIELDS)
-_DROPPED = frozenset({"id", "last_contacted", "updated_at"})  # our export's read-only columns
 _INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at")
 _COLUMN_LIST = ", ".join(_INSERT_COLUMNS)
 _STAGING = "temp.import_staging"
@@ -232,7 +231,7 @@ class _Import:
                 uid = clean(value, field="uid", limit=UID_MAX)
             elif key == "created_at":
                 created = _created_at(value)
-            elif key not in _DROPPED and key not in self.ignored:
+            elif key not in IGNORED and key not in self.ignored:
                 self.ignored[key] = None
         data = customers.prepare(raw, self.config)
         values = {k: v for k, v in data.values.items() if v is not None}
