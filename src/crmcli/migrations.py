@@ -56,17 +56,18 @@ CUSTOMER_COLUMNS = [
 INTERACTION_COLUMNS = ["id", "uid", "customer_id", "type", "body", "happened_at", "created_at"]
 
 
-def _customer_search_doc(alias: str) -> str:
-    """The FTS row of one customer: its own fields plus the text of its interactions."""
+def _search_doc(alias: str, link: str, columns: tuple[str, ...]) -> str:
+    """The FTS row of one customer or lead: its own fields plus the text of its interactions
+    (``link``: the interactions' column pointing at it)."""
     activity = (
-        "(SELECT group_concat(body, ' ') FROM interactions "
-        f"WHERE interactions.customer_id = {alias}.id)"
+        f"(SELECT group_concat(body, ' ') FROM interactions WHERE interactions.{link} = {alias}.id)"
     )
-    cols = ", ".join(
-        sql_fold(f"coalesce({alias}.{c}, '')")
-        for c in ("name", "email", "phone", "company", "city", "notes")
-    )
+    cols = ", ".join(sql_fold(f"coalesce({alias}.{c}, '')") for c in columns)
     return f"SELECT {alias}.id, {cols}, {sql_fold(f'coalesce({activity}, {chr(39)}{chr(39)})')}"
+
+
+def _customer_search_doc(alias: str) -> str:
+    return _search_doc(alias, "customer_id", ("name", "email", "phone", "company", "city", "notes"))
 
 
 @migration
@@ -173,4 +174,215 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     statements += audit_triggers("customer_tags", ["customer_id", "tag"], key="customer_id")
     statements += audit_triggers("interactions", INTERACTION_COLUMNS)
     for sql in statements:
+        conn.execute(sql)
+
+
+STAGE_COLUMNS = ["id", "name", "position", "probability", "kind", "removed_at"]
+
+LEAD_COLUMNS = [
+    "id", "uid", "name", "email", "phone", "company", "title", "source", "score", "status",
+    "lost_reason", "notes", "customer_id", "deal_id", "converted_at", "status_changed_at",
+    "created_at", "updated_at",
+]  # fmt: skip
+
+DEAL_COLUMNS = [
+    "id", "uid", "title", "customer_id", "lead_id", "stage_id", "amount", "currency",
+    "probability", "close_date", "closed_at", "lost_reason", "contract_number",
+    "contract_start", "contract_end", "payment_due", "paid_at", "notes", "stage_changed_at",
+    "created_at", "updated_at",
+]  # fmt: skip
+
+DEAL_ITEM_COLUMNS = [
+    "id", "uid", "deal_id", "position", "product", "quantity", "unit_price", "created_at",
+]  # fmt: skip
+
+LEAD_SOURCES = ("web", "cold-call", "social", "event", "referral", "list", "other")
+LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "lost")
+DEFAULT_STAGES = (
+    # name, probability (%), kind
+    ("new", 10, "open"),
+    ("qualified", 25, "open"),
+    ("proposal", 50, "open"),
+    ("negotiation", 75, "open"),
+    ("won", 100, "won"),
+    ("lost", 0, "lost"),
+)
+
+
+def _lead_search_doc(alias: str) -> str:
+    return _search_doc(alias, "lead_id", ("name", "email", "phone", "company", "notes"))
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+@migration
+def m002_sales(conn: sqlite3.Connection) -> None:
+    """Leads (with tags, status changes, search), deal stages, deals with their stage
+    changes and line items; interactions may belong to a lead."""
+    iso_date = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+
+    def date_check(col: str) -> str:
+        return f"CHECK ({col} IS NULL OR {col} GLOB {iso_date})"
+
+    statements = [
+        """CREATE TABLE stages (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 50),
+            position INTEGER NOT NULL,
+            probability INTEGER NOT NULL CHECK (probability BETWEEN 0 AND 100),
+            kind TEXT NOT NULL CHECK (kind IN ('open', 'won', 'lost')),
+            removed_at TEXT
+        )""",
+        # A removed stage stays as a row (the stage history of old deals points at it), so
+        # names are unique among the stages in use only.
+        "CREATE UNIQUE INDEX stages_name ON stages (name COLLATE NOCASE) WHERE removed_at IS NULL",
+        f"""CREATE TABLE leads (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+            email TEXT,
+            phone TEXT,
+            company TEXT,
+            title TEXT,
+            source TEXT CHECK (source IS NULL OR source IN {_in(LEAD_SOURCES)}),
+            score INTEGER CHECK (score IS NULL OR score BETWEEN 0 AND 100),
+            status TEXT NOT NULL CHECK (status IN {_in(LEAD_STATUSES)}),
+            lost_reason TEXT CHECK (status <> 'lost' OR lost_reason IS NOT NULL),
+            notes TEXT,
+            customer_id INTEGER REFERENCES customers(id) ON DELETE SET NULL,
+            deal_id INTEGER REFERENCES deals(id) ON DELETE SET NULL,
+            converted_at TEXT CHECK (status <> 'converted' OR converted_at IS NOT NULL),
+            status_changed_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX leads_status ON leads (status)",
+        "CREATE INDEX leads_source ON leads (source)",
+        "CREATE INDEX leads_email ON leads (email COLLATE NOCASE)",
+        "CREATE INDEX leads_phone ON leads (phone)",
+        "CREATE INDEX leads_customer ON leads (customer_id)",
+        "CREATE INDEX leads_deal ON leads (deal_id)",
+        """CREATE TABLE lead_tags (
+            lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (lead_id, tag)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX lead_tags_tag ON lead_tags (tag, lead_id)",
+        f"""CREATE TABLE lead_status_changes (
+            id INTEGER PRIMARY KEY,
+            lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+            from_status TEXT CHECK (from_status IS NULL OR from_status IN {_in(LEAD_STATUSES)}),
+            to_status TEXT NOT NULL CHECK (to_status IN {_in(LEAD_STATUSES)}),
+            reason TEXT,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX lead_status_changes_lead ON lead_status_changes (lead_id, at)",
+        f"""CREATE TABLE deals (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            lead_id INTEGER REFERENCES leads(id) ON DELETE SET NULL,
+            stage_id INTEGER NOT NULL REFERENCES stages(id),
+            amount INTEGER CHECK (amount IS NULL OR amount >= 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            probability INTEGER CHECK (probability IS NULL OR probability BETWEEN 0 AND 100),
+            close_date TEXT {date_check("close_date")},
+            closed_at TEXT,
+            lost_reason TEXT,
+            contract_number TEXT,
+            contract_start TEXT {date_check("contract_start")},
+            contract_end TEXT {date_check("contract_end")},
+            payment_due TEXT {date_check("payment_due")},
+            paid_at TEXT,
+            notes TEXT,
+            stage_changed_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # The board and the pipeline report group open deals by stage and currency: this
+        # index answers them without touching the table.
+        "CREATE INDEX deals_stage ON deals (stage_id, currency, amount, probability, close_date)",
+        "CREATE INDEX deals_customer ON deals (customer_id)",
+        "CREATE INDEX deals_close_date ON deals (close_date)",
+        "CREATE INDEX deals_lead ON deals (lead_id)",
+        """CREATE TABLE deal_stage_changes (
+            id INTEGER PRIMARY KEY,
+            deal_id INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+            from_stage_id INTEGER REFERENCES stages(id),
+            to_stage_id INTEGER NOT NULL REFERENCES stages(id),
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX deal_stage_changes_deal ON deal_stage_changes (deal_id, at)",
+        "CREATE INDEX deal_stage_changes_stage ON deal_stage_changes (to_stage_id)",
+        """CREATE TABLE deal_items (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            deal_id INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            product TEXT NOT NULL CHECK (length(product) BETWEEN 1 AND 200),
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            unit_price INTEGER NOT NULL CHECK (unit_price >= 0),
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX deal_items_deal ON deal_items (deal_id, position)",
+        # Interactions with a lead; a converted lead's interactions also get the customer.
+        "ALTER TABLE interactions ADD COLUMN lead_id INTEGER REFERENCES leads(id)",
+        "CREATE INDEX interactions_lead ON interactions (lead_id, happened_at)",
+        """CREATE VIRTUAL TABLE leads_fts USING fts5 (
+            name, email, phone, company, notes, activity,
+            tokenize = 'unicode61 remove_diacritics 2'
+        )""",
+        "CREATE TRIGGER leads_fts_insert AFTER INSERT ON leads BEGIN "
+        "INSERT INTO leads_fts (rowid, name, email, phone, company, notes, activity) "
+        f"{_lead_search_doc('new')}; END",
+        "CREATE TRIGGER leads_fts_update AFTER UPDATE ON leads BEGIN "
+        "DELETE FROM leads_fts WHERE rowid = old.id; "
+        "INSERT INTO leads_fts (rowid, name, email, phone, company, notes, activity) "
+        f"{_lead_search_doc('new')}; END",
+        "CREATE TRIGGER leads_fts_delete AFTER DELETE ON leads BEGIN "
+        "DELETE FROM leads_fts WHERE rowid = old.id; END",
+    ]
+    reindex = (
+        "DELETE FROM leads_fts WHERE rowid = {row}.lead_id; "
+        "INSERT INTO leads_fts (rowid, name, email, phone, company, notes, activity) "
+        "{doc} FROM leads l WHERE l.id = {row}.lead_id;"
+    )
+    doc = _lead_search_doc("l")
+    statements += [
+        "CREATE TRIGGER interactions_lead_fts_insert AFTER INSERT ON interactions "
+        "WHEN new.lead_id IS NOT NULL BEGIN " + reindex.format(row="new", doc=doc) + " END",
+        "CREATE TRIGGER interactions_lead_fts_update AFTER UPDATE ON interactions "
+        "WHEN old.lead_id IS NOT NULL OR new.lead_id IS NOT NULL BEGIN "
+        + reindex.format(row="old", doc=doc)
+        + " "
+        + reindex.format(row="new", doc=doc)
+        + " END",
+        "CREATE TRIGGER interactions_lead_fts_delete AFTER DELETE ON interactions "
+        "WHEN old.lead_id IS NOT NULL BEGIN " + reindex.format(row="old", doc=doc) + " END",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+    # The default stages are part of the schema, not a user's change: no audit rows.
+    conn.executemany(
+        "INSERT INTO stages (id, name, position, probability, kind) VALUES (?, ?, ?, ?, ?)",
+        [(i, name, i, p, kind) for i, (name, p, kind) in enumerate(DEFAULT_STAGES, start=1)],
+    )
+    # The interactions' audit images gain lead_id.
+    triggers = [f"DROP TRIGGER interactions_audit_{a}" for a in ("insert", "update", "delete")]
+    triggers += audit_triggers("interactions", [*INTERACTION_COLUMNS, "lead_id"])
+    triggers += audit_triggers("stages", STAGE_COLUMNS)
+    triggers += audit_triggers("leads", LEAD_COLUMNS)
+    triggers += audit_triggers("lead_tags", ["lead_id", "tag"], key="lead_id")
+    triggers += audit_triggers(
+        "lead_status_changes", ["id", "lead_id", "from_status", "to_status", "reason", "at"]
+    )
+    triggers += audit_triggers("deals", DEAL_COLUMNS)
+    triggers += audit_triggers(
+        "deal_stage_changes", ["id", "deal_id", "from_stage_id", "to_stage_id", "at"]
+    )
+    triggers += audit_triggers("deal_items", DEAL_ITEM_COLUMNS)
+    for sql in triggers:
         conn.execute(sql)
