@@ -63,7 +63,7 @@ def dump(path: Path) -> list[tuple[object, ...]]:
             r[0]
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'customers_fts%' ORDER BY name"
+                "AND name NOT GLOB '*_fts*' ORDER BY name"
             )
         ]
         return [(t, *row) for t in tables for row in conn.execute(f"SELECT * FROM {t}")]

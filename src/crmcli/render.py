@@ -225,3 +225,52 @@ def emit_record(
             con.print(f"[dim]{escape(title)}: none[/dim]")
             continue
         _table(items, sub_columns, f"{title} ({len(items)})", out, None)
+
+
+def board(columns: Sequence[Mapping[str, Any]], out: IO[str] | None = None) -> None:
+    """The pipeline board for a terminal: one column per stage, a card per deal shown
+    (title, customer, value, close date; overdue in red), the stage's totals underneath.
+
+    Each column is a mapping with ``stage``, ``probability``, ``deals`` (how many in all),
+    ``overdue``, ``totals`` (``(total, weighted)`` display strings, one per currency) and
+    ``cards`` (dicts with ``id``, ``title``, ``customer``, ``value``, ``close_date``,
+    ``overdue``): the caller decides how many cards to show; the rest are counted."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=True, header_style="bold", show_footer=True, expand=True)
+    cells = []
+    for column in columns:
+        header = f"{visible(column['stage'])} ({column['probability']} %)"
+        footer = [f"{column['deals']} deal{'s' if column['deals'] != 1 else ''}"]
+        for total, weighted in column["totals"]:
+            footer.append(f"{total}\n[dim]weighted {weighted}[/dim]")
+        if column["overdue"]:
+            footer.append(f"[red]{column['overdue']} overdue[/red]")
+        table.add_column(escape(header), footer="\n".join(footer), overflow="fold", ratio=1)
+        parts: list[Any] = []
+        for card in column["cards"]:
+            body = Text(visible(card["customer"] or ""), style="cyan")
+            if card.get("value"):
+                body.append("\n" + card["value"])
+            if card.get("close_date"):
+                late = card.get("overdue")
+                body.append(
+                    f"\n{'overdue ' if late else 'closes '}{card['close_date']}",
+                    style="red" if late else "dim",
+                )
+            title = Text(f"#{card['id']} ", style="dim") + Text(visible(card["title"]), "bold")
+            parts.append(Panel(Group(title, body), padding=(0, 1), border_style="dim"))
+        hidden = column["deals"] - len(column["cards"])
+        if hidden > 0:
+            parts.append(Text(f"… and {hidden} more",
+                              style="dim"))  # fmt: skip
+        if not parts:
+            parts.append(Text("no deals", style="dim"))
+        cells.append(Group(*parts))
+    if columns:
+        table.add_row(*cells)
+    console(out).print(table)

@@ -25,7 +25,7 @@ from crmcli.errors import EXIT_INTERRUPTED, CrmError
 GROUPS: dict[str, tuple[str, str]] = {
     "customer": ("crmcli.cli.customer", "app"),
     "lead": ("crmcli.cli.placeholders", "lead"),
-    "deal": ("crmcli.cli.placeholders", "deal"),
+    "deal": ("crmcli.cli.deal", "app"),
     "ticket": ("crmcli.cli.placeholders", "ticket"),
     "remind": ("crmcli.cli.placeholders", "remind"),
     "report": ("crmcli.cli.placeholders", "report"),

@@ -26,6 +26,7 @@ app = group("Customers: add, find, show, edit, log interactions, import and expo
 
 TABLE_COLUMNS = ("id", "name", "company", "email", "phone", "city", "tags", "last_contacted")
 INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
+DEAL_COLUMNS = ("id", "title", "stage", "value", "probability", "close_date")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Customer id.", show_default=False)]
 
@@ -142,7 +143,7 @@ def list_(
 
 @app.command("show")
 def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a customer: every field, tags, custom fields and the timeline of interactions.
+    """Show a customer: every field, tags, custom fields, interactions and deals.
 
     Example: crm customer show 42
     """
@@ -150,11 +151,19 @@ def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
 
     db = database()
     record = core.show(db, customer_id)
+    out = fmt_of(fmt)
+    if out == "table":
+        from crmcli.cli.deal import for_table
+
+        record["deals"] = list(for_table(record["deals"]))
     emit_record(
         record,
-        fmt_of(fmt),
+        out,
         columns=core.COLUMNS,
-        sections={"interactions": ("Interactions", INTERACTION_COLUMNS)},
+        sections={
+            "interactions": ("Interactions", INTERACTION_COLUMNS),
+            "deals": ("Deals", DEAL_COLUMNS),
+        },
         raw=raw,
     )
 
@@ -200,16 +209,20 @@ def edit(
 
 @app.command("delete")
 def delete(customer_id: IdArg, yes: YesOpt = False) -> None:
-    """Delete a customer with their tags and interactions.
+    """Delete a customer with their tags, interactions and deals.
 
     Example: crm customer delete 42 --yes
     """
     db = database()
     record = core.get(db, customer_id)
-    confirm(f"Delete customer {customer_id} ({record['name']}) and their history?", yes=yes)
+    deals = core.deal_count(db, customer_id)
+    with_deals = f" and {deals} deal{'s' if deals != 1 else ''}" if deals else ""
+    confirm(
+        f"Delete customer {customer_id} ({record['name']}), their history{with_deals}?", yes=yes
+    )
     with db.write():
         core.delete(db, customer_id)
-    info(f"Deleted customer {customer_id}: {record['name']}")
+    info(f"Deleted customer {customer_id}: {record['name']}{with_deals}")
 
 
 @app.command("log")

@@ -18,7 +18,6 @@ def _group(text: str) -> typer.Typer:
 
 
 lead = _group("Leads from every channel: add, qualify, convert to customers and deals.")
-deal = _group("Deals through configurable stages, and the pipeline board.")
 ticket = _group("Support tickets with priorities, SLAs and escalation.")
 remind = _group("Reminders and the daily digest for cron (crm remind due).")
 report = _group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity.")

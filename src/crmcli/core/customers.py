@@ -310,9 +310,13 @@ def interactions(db: Database, customer_id: int) -> list[dict[str, Any]]:
 
 
 def show(db: Database, customer_id: int) -> dict[str, Any]:
-    """All about one customer: fields, tags, custom fields and the interaction timeline."""
+    """All about one customer: fields, tags, custom fields, the interaction timeline and
+    the deals."""
+    from crmcli.core import deals
+
     record = get(db, customer_id)
     record["interactions"] = interactions(db, customer_id)
+    record["deals"] = deals.for_customer(db, customer_id)
     return record
 
 
@@ -405,8 +409,13 @@ def update(
     return get(db, customer_id)
 
 
+def deal_count(db: Database, customer_id: int) -> int:
+    return int(db.scalar("SELECT count(*) FROM deals WHERE customer_id = ?", (customer_id,)))
+
+
 def delete(db: Database, customer_id: int) -> dict[str, Any]:
-    """Delete a customer with its tags and interactions (the audit trail keeps them)."""
+    """Delete a customer with its tags, interactions and deals (the audit trail keeps
+    them); a lead converted into it keeps its own data and loses the link."""
     record = get(db, customer_id)
     db.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
     return record
@@ -480,8 +489,9 @@ def _phone_group_key(phone: str | None) -> str | None:
 
 
 def merge(db: Database, keep_id: int, other_id: int) -> dict[str, Any]:
-    """Fold ``other`` into ``keep``: empty fields filled, tags, custom fields and
-    interactions moved; ``other`` is deleted. Returns the kept customer."""
+    """Fold ``other`` into ``keep``: empty fields filled, tags, custom fields,
+    interactions, deals and converted leads moved; ``other`` is deleted.  Returns the kept
+    customer."""
     if keep_id == other_id:
         raise UsageError("cannot merge a customer with itself")
     keep = get(db, keep_id)
@@ -493,7 +503,8 @@ def merge(db: Database, keep_id: int, other_id: int) -> dict[str, Any]:
     for name in ("email", "phone"):  # keep the other's contact details rather than drop them
         if keep.get(name) and other.get(name) and other[name].casefold() != keep[name].casefold():
             fields.setdefault(f"{name}_2", other[name])
-    db.execute("UPDATE interactions SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
+    for table in ("interactions", "deals", "leads"):  # moved before the delete cascades
+        db.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
     db.execute("DELETE FROM customers WHERE id = ?", (other_id,))
     update(db, keep_id, CustomerInput(values=fill, tags=other["tags"], fields=fields))
     return get(db, keep_id)
