@@ -84,6 +84,10 @@ def emit(
     for ``table``, which rich has to measure first."""
     out = out or sys.stdout
     count = 0
+    if fmt == "ids" and "id" not in columns:
+        from crmcli.errors import UsageError
+
+        raise UsageError("-f ids: these records have no id; use tsv, csv, json or jsonl")
     if fmt == "table":
         return _table(rows, table_columns or columns, title, out, empty_message)
     if fmt == "tsv":

@@ -346,11 +346,21 @@ def test_demo_fills_once_and_never_mixes_with_real_data(crm, tmp_path: Path) -> 
     demo_db = str(tmp_path / "demo.db")
     first = crm("--db", demo_db, "demo", "-f", "json")
     assert first.exit_code == 0, first.stderr
-    names = [r["name"] for r in json.loads(first.stdout)]
+    stages = {r["stage"] for r in json.loads(first.stdout)}
+    assert stages == {"new", "qualified", "proposal", "negotiation"}
+    listed = crm("--db", demo_db, "customer", "list", "-f", "json")
+    names = [r["name"] for r in json.loads(listed.stdout)]
     assert len(names) == 10 and "Nguyễn Văn An" in names and "Lê Đức Minh" in names
-    again = crm("--db", demo_db, "demo", "-f", "ids")
-    assert again.exit_code == 0 and len(again.stdout.split()) == 10
+    deals = json.loads(crm("--db", demo_db, "deal", "list", "-f", "json").stdout)
+    assert {d["status"] for d in deals} == {"open", "won", "lost"}
+    assert {d["currency"] for d in deals} == {"VND", "EUR", "USD"}
+    erp = next(d for d in deals if d["title"].startswith("ERP"))
+    assert (erp["amount"], erp["currency"]) == (465_000_000, "VND")  # the sum of its items
+    again = crm("--db", demo_db, "demo", "-f", "tsv")
+    assert again.exit_code == 0 and again.stdout == crm("--db", demo_db, "deal", "pipeline").stdout
     assert "already holds the sample data" in again.stderr
+    board = crm("--db", demo_db, "demo", "-f", "table").stdout
+    assert "negotiation (75 %)" in board and "ERP module, 20 seats" in board
     add(crm, "A real customer")
     mixed = crm("demo")
     assert mixed.exit_code == 1 and "--db demo.db" in mixed.stderr

@@ -64,6 +64,16 @@ def test_amounts(crm, customer, text: str, amount: int, currency: str) -> None:
     assert (record["amount"], record["currency"]) == (amount, currency)
 
 
+def test_currency_without_an_amount(crm, customer) -> None:
+    deal_id = deal(crm, customer, "--currency", "vnd")
+    assert (shown(crm, deal_id)["amount"], shown(crm, deal_id)["currency"]) == (None, "VND")
+    deal_id = deal(crm, customer, "--currency", "JPY", "--amount", "5000")
+    assert (shown(crm, deal_id)["amount"], shown(crm, deal_id)["currency"]) == (5000, "JPY")
+    clash = crm("deal", "add", "X", "--customer", str(customer), "--currency", "EUR",
+                "--amount", "5 USD")  # fmt: skip
+    assert clash.exit_code == 2 and "is in USD, not EUR" in clash.stderr
+
+
 def test_default_currency_is_a_setting(crm, customer) -> None:
     assert crm("config", "set", "currency", "vnd").exit_code == 0
     deal_id = deal(crm, customer, "--amount", "1.500.000")

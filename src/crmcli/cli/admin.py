@@ -69,24 +69,22 @@ def config_unset(key: Annotated[str, typer.Argument(help="Setting name.")]) -> N
 
 
 def demo(fmt: FormatOpt = None) -> None:
-    """Fill a sample database with realistic customers and show them.
+    """Fill a sample database (customers, their history, deals) and show the pipeline.
 
     Example: crm --db demo.db demo
     """
-    from crmcli.cli.customer import TABLE_COLUMNS
-    from crmcli.core import customers
+    from crmcli.cli.deal import show_pipeline
     from crmcli.core import demo as demo_core
-    from crmcli.render import emit
 
     db = database(create=True)
     with db.write():
         added = demo_core.fill(db)
     if added:
-        info(f"Added {added} sample customers to {db.path}")
+        info(f"Added {added} sample customers with their history and deals to {db.path}")
     else:
         info(f"{db.path} already holds the sample data")
-    emit(customers.list_customers(db, sort="name"), customers.COLUMNS, fmt_of(fmt),
-         table_columns=TABLE_COLUMNS, title="Customers")  # fmt: skip
+    show_pipeline(db, fmt_of(fmt))
+    info("Next: crm customer list, crm deal list --open, crm deal show 1")
 
 
 demo_app = typer.Typer()

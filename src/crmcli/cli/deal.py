@@ -75,6 +75,9 @@ def add(
     title: Annotated[str, typer.Argument(help="What is being sold.", show_default=False)],
     customer: Annotated[int, _opt("Customer id.", "--customer", "-c")],
     amount: Amount = None,
+    currency: Annotated[
+        str | None, _opt("Currency of the deal when --amount names none (ISO 4217).")
+    ] = None,
     stage: Annotated[str | None, _opt("Stage (default: the first one).")] = None,
     probability: Probability = None,
     close: Close = None,
@@ -86,8 +89,8 @@ def add(
     """
     db = database(create=True)
     data = core.prepare(
-        {"title": title, "amount": amount, "stage": stage, "probability": probability,
-         "close_date": close, "notes": note},
+        {"title": title, "amount": amount, "currency": currency, "stage": stage,
+         "probability": probability, "close_date": close, "notes": note},
         _config(db),
     )  # fmt: skip
     with db.write():
@@ -315,11 +318,14 @@ def pipeline(
 
     Example: crm deal pipeline -f json
     """
+    show_pipeline(database(), fmt_of(fmt), cards=cards, raw=raw)
+
+
+def show_pipeline(db: Any, out: str, *, cards: int = 5, raw: bool = False) -> None:
+    """The board on a terminal (``table``), else the pipeline records in ``out``."""
     from crmcli.render import emit
 
-    db = database()
     rows = core.pipeline(db)
-    out = fmt_of(fmt)
     if out != "table":
         emit(rows, core.PIPELINE_COLUMNS, out, raw=raw)
         return

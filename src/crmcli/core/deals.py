@@ -312,13 +312,24 @@ def check_date(raw: str, config: Config, *, field: str) -> str:
 def prepare(raw: Mapping[str, str | None], config: Config) -> DealInput:
     """Validate raw text for deal fields and ``stage``; keys given as ``None`` are skipped."""
     data = DealInput()
+    currency = raw.get("currency")
+    if currency is not None:
+        from crmcli.money import normalize_currency
+
+        code = normalize_currency(currency, field="--currency")
+        config = Config(config.date_order, config.country, code)  # amounts without a code
+        data.values["currency"] = code
     for name, value in raw.items():
-        if value is None:
+        if value is None or name == "currency":
             continue
         if name == "stage":
             data.stage = check_stage_name(value)
         elif name == "amount":
             data.values["amount"], data.values["currency"] = check_amount(value, config)
+            if currency is not None and data.values["currency"] != config.currency:
+                raise InvalidValue(
+                    "--amount", value, f"is in {data.values['currency']}, not {config.currency}"
+                )
         elif name == "probability":
             data.values["probability"] = check_probability(value)
         elif name in DATE_FIELDS:

@@ -1,11 +1,12 @@
-"""Sample data for ``crm demo``: realistic customers (several Vietnamese) and their history."""
+"""Sample data for ``crm demo``: realistic customers (several Vietnamese), their history and
+deals in every stage and several currencies."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
-from crmcli.core import customers
+from crmcli.core import customers, deals
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError
@@ -49,6 +50,21 @@ _HISTORY = [
     (9, "meeting", "Tea ceremony at the studio; wants a catalogue", 2),
 ]
 
+# person index, title, amount, stage (or won / lost: reason), close in days, line items
+_DEALS = [
+    (0, "ERP module, 20 seats", None, "negotiation", 10,
+     [("ERP seat licence", 20, "22.500.000 VND"), ("On-site training", 1, "15.000.000 VND")]),
+    (1, "Cold-chain sensors", "120.000.000 VND", "proposal", 7, []),
+    (2, "Warranty extension 2027", "35.000.000 VND", "won", -3, []),
+    (3, "Irrigation sensors, pilot farm", "80.000.000 VND", "qualified", 30, []),
+    (5, "5,000 brochures", "2,450.00 EUR", "proposal", -5, []),
+    (6, "Site survey", "1,800 EUR", "lost: postponed to next year", -20, []),
+    (7, "Olive grove monitoring", "3,200 EUR", "new", 45, []),
+    (8, "Parts catalogue", "12,000 USD", "new", 60, []),
+    (9, "Ceramics web shop", "4,500 USD", "won", -30, []),
+    (4, "Website refresh", "25.000.000 VND", "new", 20, []),
+]  # fmt: skip
+
 
 def fill(db: Database) -> int:
     """Add the sample customers unless they are there already; returns how many were added."""
@@ -80,4 +96,32 @@ def fill(db: Database) -> int:
     for index, kind, text, days in _HISTORY:
         when = to_utc_iso(now - timedelta(days=days))
         customers.log(db, ids[index], kind, text, when)
+    _fill_deals(db, ids, config)
     return len(ids)
+
+
+def _fill_deals(db: Database, ids: list[int], config: Config) -> None:
+    from crmcli.dates import today_local
+
+    today = today_local()
+    for index, title, amount, stage, close_in, items in _DEALS:
+        close = (today + timedelta(days=close_in)).isoformat()
+        end = stage if stage in ("won",) or stage.startswith("lost") else None
+        data = deals.prepare(
+            {"title": title, "amount": amount, "currency": "VND" if items else None,
+             "close_date": close, "stage": None if end else stage},
+            config,
+        )  # fmt: skip
+        deal_id = deals.add(db, ids[index], data, config=config)
+        for product, qty, price in items:
+            deals.add_item(db, deal_id, product, qty, price, config)
+        if end == "won":
+            contract = deals.prepare(
+                {"contract_start": close, "payment_due": (today + timedelta(days=14)).isoformat()},
+                config,
+            )
+            deals.won(db, deal_id, contract)
+            if close_in < -10:
+                deals.paid(db, deal_id)
+        elif end:
+            deals.lost(db, deal_id, end.partition(": ")[2])
