@@ -207,3 +207,59 @@ def test_completion_answers_through_the_lazy_groups(db_path: Path) -> None:
     assert complete("crm customer li") == ["list"]
     assert "--search" in complete("crm customer list --s")
     assert not db_path.exists()  # completing never creates a database
+
+
+def test_lead_story_from_a_script(db_path: Path) -> None:
+    """A lead from a web form to a customer with a deal, as a shell script drives it."""
+    added = run("lead", "add", "Hoàng Thị Đào", "--email", "dao@example.vn", "--source", "web",
+                "--score", "65", "--tag", "spa")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    lid = added.stdout.strip()
+    assert lid == "1" and added.stderr == "Added lead 1: Hoàng Thị Đào\n"
+    logged = run("lead", "log", lid, "--type", "call", "Muốn báo giá 10 ghế massage")
+    assert logged.returncode == 0 and "is now contacted" in logged.stderr
+    lost = run("lead", "status", lid, "lost")
+    assert (lost.returncode, lost.stdout) == (2, "") and lost.stderr.count("\n") == 1
+    assert run("lead", "status", lid, "qualified").returncode == 0
+    listed = run("lead", "list", "--search", "dao", "--status", "qualified")
+    assert listed.stdout.splitlines()[0].startswith("id\tuid\tname")  # tsv off a terminal
+    assert "Hoàng Thị Đào" in listed.stdout
+    converted = run("lead", "convert", lid, "--deal", "10 massage chairs", "--amount",
+                    "150.000.000 VND")  # fmt: skip
+    assert converted.returncode == 0, converted.stderr
+    ids = dict(line.split() for line in converted.stdout.splitlines())
+    assert ids == {"customer": "1", "deal": "1"}
+    customer = json.loads(run("customer", "show", ids["customer"], "-f", "json").stdout)
+    assert customer["tags"] == ["spa"]
+    assert customer["interactions"][0]["body"] == "Muốn báo giá 10 ghế massage"
+    again = run("lead", "convert", lid)
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr == "crm: error: lead 1 is already converted (customer 1)\n"
+    assert run("lead", "show", "99").stderr == "crm: error: no lead 99\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("lead", "list", "-f", "tsv"),
+        ("lead", "list", "--search", "an", "-f", "tsv"),
+        ("lead", "show", "1", "-f", "json"),
+    ],
+)
+def test_plain_lead_commands_do_not_import_heavy_modules(
+    db_path: Path, args: tuple[str, ...]
+) -> None:
+    run("lead", "add", "An", "--email", "an@example.vn", "--phone", "0912 345 678")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "crmcli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert not imported & set(DENY), sorted(imported & set(DENY))

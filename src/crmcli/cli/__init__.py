@@ -24,7 +24,7 @@ from crmcli.errors import EXIT_INTERRUPTED, CrmError
 # name -> (module, attribute): a Typer; a one-command Typer stands for that command.
 GROUPS: dict[str, tuple[str, str]] = {
     "customer": ("crmcli.cli.customer", "app"),
-    "lead": ("crmcli.cli.placeholders", "lead"),
+    "lead": ("crmcli.cli.lead", "app"),
     "deal": ("crmcli.cli.deal", "app"),
     "ticket": ("crmcli.cli.placeholders", "ticket"),
     "remind": ("crmcli.cli.placeholders", "remind"),

@@ -83,14 +83,14 @@ def import_(
     fmt = input_format.value if input_format is not None else None
     with ExitStack() as stack:
         source = stack.enter_context(tabular.open_input(file, fmt))
-        db = _dry_run_database(stack) if dry_run else None
+        db = dry_run_database(stack) if dry_run else None
         db = db or database(create=True)
         config = settings.load(db)
         records: Iterator[Any] = tabular.customer_records(
             source.records(), neutralised=source.fmt == "csv"
         )
         if source.size and sys.stderr.isatty():
-            records = _progress(stack, records, source)
+            records = progress(stack, records, source)
         try:
             with db.write():
                 report = importer.import_customers(
@@ -133,7 +133,7 @@ def _explain(report: Any, unit: str) -> None:
     out.flush()
 
 
-def _dry_run_database(stack: ExitStack) -> Any:
+def dry_run_database(stack: ExitStack) -> Any:
     """For a dry run with no database yet: a throwaway one, so nothing is created."""
     from crmcli.db import open_db, resolve_path
 
@@ -147,7 +147,7 @@ def _dry_run_database(stack: ExitStack) -> Any:
     return db
 
 
-def _progress(stack: ExitStack, records: Iterator[T], source: Any) -> Iterator[T]:
+def progress(stack: ExitStack, records: Iterator[T], source: Any) -> Iterator[T]:
     """A progress bar on stderr (a terminal) following the bytes read."""
     from rich.console import Console
     from rich.progress import (

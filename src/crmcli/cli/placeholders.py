@@ -17,7 +17,6 @@ def _group(text: str) -> typer.Typer:
     return group
 
 
-lead = _group("Leads from every channel: add, qualify, convert to customers and deals.")
 ticket = _group("Support tickets with priorities, SLAs and escalation.")
 remind = _group("Reminders and the daily digest for cron (crm remind due).")
 report = _group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity.")

@@ -33,7 +33,7 @@ COLUMNS = (
     "lead_id", "stage_changed_at", "created_at", "updated_at",
 )  # fmt: skip
 STAGE_COLUMNS = ("id", "name", "position", "probability", "kind", "deals")
-HISTORY_COLUMNS = ("at", "from_stage", "to_stage")
+HISTORY_COLUMNS = ("changed_at", "from_stage", "to_stage")
 ITEM_COLUMNS = ("id", "deal_id", "position", "product", "quantity", "unit_price", "total",
                 "currency")  # fmt: skip
 PIPELINE_COLUMNS = (
@@ -433,7 +433,7 @@ def list_deals(
 
 
 HISTORY_SQL = """
-SELECT h.at, f.name AS from_stage, t.name AS to_stage
+SELECT h.at AS changed_at, f.name AS from_stage, t.name AS to_stage
 FROM deal_stage_changes h
 LEFT JOIN stages f ON f.id = h.from_stage_id JOIN stages t ON t.id = h.to_stage_id
 WHERE h.deal_id = ? ORDER BY h.at, h.id

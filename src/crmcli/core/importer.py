@@ -230,7 +230,7 @@ class _Import:
             elif key == "uid":
                 uid = clean(value, field="uid", limit=UID_MAX)
             elif key == "created_at":
-                created = _created_at(value)
+                created = created_at_value(value)
             elif key not in IGNORED and key not in self.ignored:
                 self.ignored[key] = None
         data = customers.prepare(raw, self.config)
@@ -246,22 +246,10 @@ class _Import:
         return _Row(values, tags, fields, uid, created)
 
     def tags(self, text: str) -> tuple[str, ...]:
-        """Tags from a cell: split on , ; and " ::: ", Google's system groups dropped, other
-        programs' labels made tag-shaped ("Trade Show" -> trade-show)."""
         cached = self.tag_cache.get(text)
         if cached is not None:
             return cached
-        found: set[str] = set()
-        for part in _TAG_SPLIT.split(text):
-            label = part.strip()
-            if label.startswith("* "):  # Google: "* myContacts", "* starred"
-                label = label[2:]
-                if label.casefold() == "mycontacts":
-                    continue
-            label = _TAG_JUNK.sub("-", label).strip("-")
-            if label:
-                found.add(customers.check_tag(label))
-        result = tuple(sorted(found))
+        result = split_tags(text)
         if len(self.tag_cache) >= _CACHE_MAX:
             self.tag_cache.clear()
         self.tag_cache[text] = result
@@ -274,7 +262,7 @@ class _Import:
         for key, value in checks:
             if value is None:
                 continue
-            new = self.pending_by[key].get(_key(key, value))
+            new = self.pending_by[key].get(match_key(key, value))
             if new is not None:
                 return new
             hit = self.conn.execute(_LOOKUP[key], (value,)).fetchone()
@@ -302,7 +290,7 @@ class _Import:
         for key in self.keys:
             value = new.values.get(key)
             if value is not None:
-                self.pending_by[key].setdefault(_key(key, value), new)
+                self.pending_by[key].setdefault(match_key(key, value), new)
 
     def merge(self, new: _New, row: _Row) -> bool:
         """Fold a later row into a customer not inserted yet; whether anything changed."""
@@ -384,7 +372,23 @@ class _Import:
             index.clear()
 
 
-def _key(kind: str, value: str) -> str:
+def split_tags(text: str) -> tuple[str, ...]:
+    """Tags from a cell: split on , ; and " ::: ", Google's system groups dropped, other
+    programs' labels made tag-shaped ("Trade Show" -> trade-show)."""
+    found: set[str] = set()
+    for part in _TAG_SPLIT.split(text):
+        label = part.strip()
+        if label.startswith("* "):  # Google: "* myContacts", "* starred"
+            label = label[2:]
+            if label.casefold() == "mycontacts":
+                continue
+        label = _TAG_JUNK.sub("-", label).strip("-")
+        if label:
+            found.add(customers.check_tag(label))
+    return tuple(sorted(found))
+
+
+def match_key(kind: str, value: str) -> str:
     """How a value is compared for matching: e-mails like SQLite's NOCASE (ASCII only)."""
     return value.translate(_ASCII_LOWER) if kind == "email" else value
 
@@ -405,7 +409,7 @@ def _json_fields(text: str) -> list[tuple[str, str]]:
     ]
 
 
-def _created_at(text: str) -> str:
+def created_at_value(text: str) -> str:
     value = text.strip()
     if _UTC_TEXT.match(value):
         return value

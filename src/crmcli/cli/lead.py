@@ -1,0 +1,316 @@
+"""``crm lead …``: people who might buy, from first contact to customer (or lost)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+import typer
+
+from crmcli.cli.options import (
+    FormatOpt,
+    LimitOpt,
+    RawOpt,
+    YesOpt,
+    confirm,
+    database,
+    fmt_of,
+    group,
+    info,
+    parse_when,
+)
+from crmcli.core import leads as core
+from crmcli.core import settings
+
+app = group("Leads from every channel: add, qualify, log contacts, convert to customers and deals.")
+
+TABLE_COLUMNS = (
+    "id", "name", "company", "status", "score", "source", "tags", "last_contacted",
+)  # fmt: skip
+INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
+STATUS_COLUMNS = ("changed_at", "from_status", "to_status", "reason")
+
+IdArg = Annotated[int, typer.Argument(metavar="ID", help="Lead id.", show_default=False)]
+
+
+def _opt(help_text: str) -> Any:
+    return typer.Option(help=help_text, show_default=False)
+
+
+Email = Annotated[str | None, _opt("E-mail address (validated).")]
+Phone = Annotated[
+    str | None, _opt("Phone number (E.164 when a country is known: crm config set country VN).")
+]
+Company = Annotated[str | None, _opt("Company or organisation.")]
+Title = Annotated[str | None, _opt("Job title.")]
+Source = Annotated[str | None, _opt(f"Where the lead came from: {', '.join(core.SOURCES)}.")]
+Score = Annotated[int | None, _opt("How promising, 0-100.")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+
+
+def _prepare(db: Any, tags: list[str] | None, **values: str | int | None) -> core.LeadInput:
+    """Validate the options given (``None``: not given) with the database's settings."""
+    given = {k: v for k, v in values.items() if v is not None}
+    return core.prepare(given, settings.load(db), tags=tags or ())
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Full name.", show_default=False)],
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    source: Source = None,
+    score: Score = None,
+    note: Annotated[str | None, _opt("A note about the lead.")] = None,
+    tag: Tags = None,
+) -> None:
+    """Add a lead (status new); prints the new id.
+
+    Example: crm lead add "Võ Minh Tuấn" --email tuan@example.vn --source event --score 60
+    """
+    db = database(create=True)
+    data = _prepare(db, tag, name=name, email=email, phone=phone, company=company, title=title,
+                    source=source, score=score, notes=note)  # fmt: skip
+    with db.write():
+        lead_id = core.add(db, data)
+    print(lead_id)
+    info(f"Added lead {lead_id}: {data.values['name']}")
+
+
+@app.command("list")
+def list_(
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", help=f"Only this status (repeatable): {', '.join(core.STATUSES)}."
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
+    ] = None,
+    tag: Tags = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            "-s",
+            help="Words in name, e-mail, phone, company, notes or interactions "
+            "(accents and case ignored).",
+            show_default=False,
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        _opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-score)."),
+    ] = None,
+    limit: LimitOpt = None,
+    fmt: FormatOpt = None,
+    raw: RawOpt = False,
+) -> None:
+    """List leads, filtered and sorted.
+
+    Example: crm lead list --status new --status contacted --sort -score
+    """
+    from crmcli.render import TABLE_DEFAULT_LIMIT, emit
+
+    out = fmt_of(fmt)
+    filters: dict[str, Any] = {
+        "statuses": status or (), "sources": source or (), "tags": tag or (), "search": search,
+        "sort": sort,
+    }  # fmt: skip
+    core.list_query(**filters)  # bad filters are usage errors before anything is opened
+    capped = out == "table" and limit is None
+    shown = TABLE_DEFAULT_LIMIT + 1 if capped else (limit or None)
+    rows: Iterable[dict[str, Any]] = core.list_leads(database(), **filters, limit=shown)
+    if capped:
+        rows = list(rows)
+        if len(rows) > TABLE_DEFAULT_LIMIT:
+            rows = rows[:TABLE_DEFAULT_LIMIT]
+            info(f"showing the first {TABLE_DEFAULT_LIMIT}; use --limit 0 for all, or -f tsv")
+    emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
+         empty_message="no leads match")  # fmt: skip
+
+
+@app.command("show")
+def show(lead_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+    """Show a lead: every field, tags, interactions and the history of its status.
+
+    Example: crm lead show 7
+    """
+    from crmcli.render import emit_record
+
+    record = core.show(database(), lead_id)
+    emit_record(
+        record,
+        fmt_of(fmt),
+        columns=core.COLUMNS,
+        sections={
+            "interactions": ("Interactions", INTERACTION_COLUMNS),
+            "status_changes": ("Status history", STATUS_COLUMNS),
+        },
+        raw=raw,
+    )
+
+
+@app.command("edit")
+def edit(
+    lead_id: IdArg,
+    name: Annotated[str | None, _opt("Full name.")] = None,
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    source: Source = None,
+    score: Score = None,
+    note: Annotated[str | None, _opt("Replace the note.")] = None,
+    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
+    remove_tag: Annotated[
+        list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
+    ] = None,
+    unset: Annotated[
+        list[str] | None,
+        typer.Option("--unset", help=f"Clear a field: {', '.join(core.UNSETTABLE)}."),
+    ] = None,
+) -> None:
+    """Change a lead's fields or tags (the status changes with crm lead status).
+
+    Example: crm lead edit 7 --score 80 --company "Huế Coffee" --add-tag hot
+    """
+    db = database()
+    data = _prepare(db, add_tag, name=name, email=email, phone=phone, company=company,
+                    title=title, source=source, score=score, notes=note)  # fmt: skip
+    with db.write():
+        record = core.update(db, lead_id, data, remove_tags=remove_tag or (), unset=unset or ())
+    info(f"Updated lead {lead_id}: {record['name']}")
+
+
+@app.command("delete")
+def delete(lead_id: IdArg, yes: YesOpt = False) -> None:
+    """Delete a lead with its tags, status history and its own interactions.
+
+    Interactions that also belong to a customer (after a conversion) stay with the customer.
+
+    Example: crm lead delete 7 --yes
+    """
+    db = database()
+    record = core.get(db, lead_id)
+    confirm(f"Delete lead {lead_id} ({record['name']}) and their history?", yes=yes)
+    with db.write():
+        done = core.delete(db, lead_id)
+    kept = done.interactions_kept
+    stay = "1 interaction stays" if kept == 1 else f"{kept} interactions stay"
+    note = f"; {stay} with the customer" if kept else ""
+    info(f"Deleted lead {lead_id}: {record['name']}{note}")
+
+
+@app.command("log")
+def log(
+    lead_id: IdArg,
+    text: Annotated[str, typer.Argument(help="What happened.", show_default=False)],
+    kind: Annotated[
+        str, typer.Option("--type", help="One of call, email, meeting, note.")
+    ] = "note",
+    at: Annotated[
+        str | None, _opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
+    ] = None,
+) -> None:
+    """Record a call, e-mail, meeting or note with a lead; prints its id.
+
+    A new lead becomes contacted.
+
+    Example: crm lead log 7 --type call "Interested; call back Friday" --at "today 10am"
+    """
+    db = database()
+    happened = parse_when(at, "--at", db) if at else None
+    with db.write():
+        logged = core.log(db, lead_id, kind, text, happened)
+    print(logged.interaction_id)
+    info(f"Logged {kind} {logged.interaction_id} for lead {lead_id}")
+    if logged.status_to:
+        info(f"Lead {lead_id} is now {logged.status_to} (was {logged.status_from})")
+
+
+@app.command("status")
+def status(
+    lead_id: IdArg,
+    new_status: Annotated[
+        str,
+        typer.Argument(
+            metavar="STATUS", help=f"One of {', '.join(core.SETTABLE)}.", show_default=False
+        ),
+    ],
+    reason: Annotated[str | None, _opt("Why (required for lost).")] = None,
+    reopen: Annotated[
+        bool, typer.Option("--reopen", help="Allow changing a lost or converted lead.")
+    ] = False,
+) -> None:
+    """Move a lead to new, contacted, qualified or lost (lost needs --reason).
+
+    A lost or converted lead changes only with --reopen; converted is set by crm lead convert.
+
+    Example: crm lead status 7 lost --reason "chose a cheaper supplier"
+    """
+    target, reason = core.check_change(new_status, reason)  # before the database is opened
+    db = database()
+    with db.write():
+        old = core.set_status(db, lead_id, target, reason=reason, reopen=reopen)
+    if old == target:
+        info(f"Lead {lead_id} is already {target}; nothing changed")
+    else:
+        info(f"Lead {lead_id}: {old} -> {target}")
+
+
+@app.command("convert")
+def convert(
+    lead_id: IdArg,
+    deal: Annotated[
+        str | None,
+        typer.Option("--deal", metavar="TITLE", help="Also open a deal with this title."),
+    ] = None,
+    amount: Annotated[
+        str | None, _opt("Deal amount: 1200, 1,200.50, '1.200.000 VND' (needs --deal).")
+    ] = None,
+    stage: Annotated[str | None, _opt("Deal stage (default: the first; needs --deal).")] = None,
+    close: Annotated[
+        str | None, _opt("Expected close date: 2026-12-15, 'end of month' (needs --deal).")
+    ] = None,
+) -> None:
+    """Turn a lead into a customer, optionally with a deal; prints the ids.
+
+    The customer with the same e-mail is linked if there is one, else a customer is made from
+    the lead; the lead's tags and interactions go with it.  Prints 'customer ID' and, with
+    --deal, 'deal ID', one per line.
+
+    Example: crm lead convert 7 --deal "20 ERP seats" --amount "120.000.000 VND"
+    """
+    for option, value in (("--amount", amount), ("--stage", stage), ("--close", close)):
+        if value is not None and deal is None:
+            from crmcli.errors import UsageError
+
+            raise UsageError(f"{option} describes the deal: add --deal TITLE")
+    db = database()
+    prepared = None
+    if deal is not None:
+        from crmcli.core import deals
+
+        raw = {"title": deal, "amount": amount, "stage": stage, "close_date": close}
+        prepared = deals.prepare(raw, settings.load(db))
+    with db.write():
+        done = core.convert(db, lead_id, deal=prepared)
+    print(f"customer {done.customer_id}")
+    if done.deal_id is not None:
+        print(f"deal {done.deal_id}")
+    if done.created:
+        info(f"Converted lead {lead_id} to new customer {done.customer_id}")
+    else:
+        info(
+            f"Converted lead {lead_id}: linked to existing customer {done.customer_id} "
+            f"({done.linked_by})"
+        )
+    if done.deal_id is not None and prepared is not None:
+        info(f"Opened deal {done.deal_id}: {prepared.values['title']}")
+
+
+from crmcli.cli import lead_io  # noqa: E402,F401  (registers import)
