@@ -354,6 +354,8 @@ def test_demo_fills_once_and_never_mixes_with_real_data(crm, tmp_path: Path) -> 
     deals = json.loads(crm("--db", demo_db, "deal", "list", "-f", "json").stdout)
     assert {d["status"] for d in deals} == {"open", "won", "lost"}
     assert {d["currency"] for d in deals} == {"VND", "EUR", "USD"}
+    leads = json.loads(crm("--db", demo_db, "lead", "list", "-f", "json").stdout)
+    assert {lead["status"] for lead in leads} == {"new", "contacted", "qualified", "lost"}
     erp = next(d for d in deals if d["title"].startswith("ERP"))
     assert (erp["amount"], erp["currency"]) == (465_000_000, "VND")  # the sum of its items
     again = crm("--db", demo_db, "demo", "-f", "tsv")

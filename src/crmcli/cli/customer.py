@@ -143,7 +143,7 @@ def list_(
 
 @app.command("show")
 def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a customer: every field, tags, custom fields, interactions and deals.
+    """Show a customer: every field, tags, custom fields, interactions, deals, leads.
 
     Example: crm customer show 42
     """
@@ -163,6 +163,7 @@ def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
         sections={
             "interactions": ("Interactions", INTERACTION_COLUMNS),
             "deals": ("Deals", DEAL_COLUMNS),
+            "leads": ("Converted from leads", ("id", "name", "source", "converted_at")),
         },
         raw=raw,
     )

@@ -310,14 +310,20 @@ def interactions(db: Database, customer_id: int) -> list[dict[str, Any]]:
 
 
 def show(db: Database, customer_id: int) -> dict[str, Any]:
-    """All about one customer: fields, tags, custom fields, the interaction timeline and
-    the deals."""
+    """All about one customer: fields, tags, custom fields, the interaction timeline, the
+    deals and the leads converted into it."""
     from crmcli.core import deals
 
     record = get(db, customer_id)
     record["interactions"] = interactions(db, customer_id)
     record["deals"] = deals.for_customer(db, customer_id)
+    record["leads"] = list(db.query(LEADS_SQL, (customer_id,)))
     return record
+
+
+LEADS_SQL = (
+    "SELECT id, name, source, status, converted_at FROM leads WHERE customer_id = ? ORDER BY id"
+)
 
 
 # -- writing ------------------------------------------------------------------------------

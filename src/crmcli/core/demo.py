@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from crmcli.core import customers, deals
+from crmcli.core import customers, deals, leads
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError
@@ -65,6 +65,18 @@ _DEALS = [
     (4, "Website refresh", "25.000.000 VND", "new", 20, []),
 ]  # fmt: skip
 
+# name, email, company, source, score, status (lost: reason), interaction
+_LEADS = [
+    ("Võ Minh Tuấn", "tuan@tuancoffee.vn", "Tuấn Coffee", "event", 60, "qualified",
+     "Met at the Huế trade fair; wants 3 espresso machines"),
+    ("Hoàng Thị Đào", "dao@lotusspa.vn", "Lotus Spa", "web", 45, "contacted",
+     "Web form: asks for a price list"),
+    ("Bùi Văn Long", "long.bui@example.vn", None, "cold-call", 20, "new", None),
+    ("Klaus Weber", "k.weber@example.de", "Weber Logistik", "list", 10,
+     "lost: no budget this year", None),
+    ("Sofia Rossi", "sofia@example.it", "Rossi Design", "referral", 80, "new", None),
+]  # fmt: skip
+
 
 def fill(db: Database) -> int:
     """Add the sample customers unless they are there already; returns how many were added."""
@@ -97,7 +109,23 @@ def fill(db: Database) -> int:
         when = to_utc_iso(now - timedelta(days=days))
         customers.log(db, ids[index], kind, text, when)
     _fill_deals(db, ids, config)
+    _fill_leads(db, config)
     return len(ids)
+
+
+def _fill_leads(db: Database, config: Config) -> None:
+    for name, email, company, source, score, status, note in _LEADS:
+        data = leads.prepare(
+            {"name": name, "email": email, "company": company, "source": source,
+             "score": score},
+            config,
+        )  # fmt: skip
+        lead_id = leads.add(db, data)
+        if note:
+            leads.log(db, lead_id, "call" if source != "web" else "email", note)
+        target, _, reason = status.partition(": ")
+        if target != "new":
+            leads.set_status(db, lead_id, target, reason=reason or None)
 
 
 def _fill_deals(db: Database, ids: list[int], config: Config) -> None:
