@@ -12,8 +12,10 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    cap_table,
     confirm,
     database,
+    fetch_limit,
     fmt_of,
     group,
     info,
@@ -121,22 +123,16 @@ def list_(
 
     Example: crm customer list --search nguyen --tag vip --sort -last_contacted
     """
-    from crmcli.render import TABLE_DEFAULT_LIMIT, emit
+    from crmcli.render import emit
 
     out = fmt_of(fmt)
     if sort:
         core.parse_sort(sort)  # a bad field is a usage error before anything is opened
-    capped = out == "table" and limit is None
-    shown = TABLE_DEFAULT_LIMIT + 1 if capped else (limit or None)
     rows: Iterable[dict[str, Any]] = core.list_customers(
         database(), tags=tag or (), company=company, city=city, search=search, sort=sort,
-        limit=shown,
+        limit=fetch_limit(out, limit),
     )  # fmt: skip
-    if capped:
-        rows = list(rows)
-        if len(rows) > TABLE_DEFAULT_LIMIT:
-            rows = rows[:TABLE_DEFAULT_LIMIT]
-            info(f"showing the first {TABLE_DEFAULT_LIMIT}; use --limit 0 for all, or -f tsv")
+    rows = cap_table(rows, out, limit)
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
          empty_message="no customers match")  # fmt: skip
 

@@ -12,8 +12,10 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    cap_table,
     confirm,
     database,
+    fetch_limit,
     fmt_of,
     group,
     info,
@@ -124,7 +126,7 @@ def list_(
     Example: crm deal list --open --closing-before "end of month" --sort close
     """
     from crmcli.errors import UsageError
-    from crmcli.render import TABLE_DEFAULT_LIMIT, emit
+    from crmcli.render import emit
 
     chosen = [name for name, on in (("open", open_), ("won", won), ("lost", lost)) if on]
     if len(chosen) > 1:
@@ -135,17 +137,12 @@ def list_(
     db = database()
     before = core.check_date(closing_before, _config(db), field="--closing-before") if (
         closing_before is not None) else None  # fmt: skip
-    capped = out == "table" and limit is None
-    shown = TABLE_DEFAULT_LIMIT + 1 if capped else (limit or None)
     rows: Iterable[dict[str, Any]] = core.list_deals(
         db, stage=stage, customer_id=customer, status=chosen[0] if chosen else None,
-        closing_before=before, sort=sort, limit=shown,
+        closing_before=before, sort=sort, limit=fetch_limit(out, limit),
     )  # fmt: skip
     if out == "table":
-        rows = list(for_table(rows))
-        if capped and len(rows) > TABLE_DEFAULT_LIMIT:
-            rows = rows[:TABLE_DEFAULT_LIMIT]
-            info(f"showing the first {TABLE_DEFAULT_LIMIT}; use --limit 0 for all, or -f tsv")
+        rows = for_table(cap_table(rows, out, limit))
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
          empty_message="no deals match")  # fmt: skip
 

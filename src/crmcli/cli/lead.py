@@ -12,8 +12,10 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    cap_table,
     confirm,
     database,
+    fetch_limit,
     fmt_of,
     group,
     info,
@@ -113,7 +115,7 @@ def list_(
 
     Example: crm lead list --status new --status contacted --sort -score
     """
-    from crmcli.render import TABLE_DEFAULT_LIMIT, emit
+    from crmcli.render import emit
 
     out = fmt_of(fmt)
     filters: dict[str, Any] = {
@@ -121,14 +123,10 @@ def list_(
         "sort": sort,
     }  # fmt: skip
     core.list_query(**filters)  # bad filters are usage errors before anything is opened
-    capped = out == "table" and limit is None
-    shown = TABLE_DEFAULT_LIMIT + 1 if capped else (limit or None)
-    rows: Iterable[dict[str, Any]] = core.list_leads(database(), **filters, limit=shown)
-    if capped:
-        rows = list(rows)
-        if len(rows) > TABLE_DEFAULT_LIMIT:
-            rows = rows[:TABLE_DEFAULT_LIMIT]
-            info(f"showing the first {TABLE_DEFAULT_LIMIT}; use --limit 0 for all, or -f tsv")
+    rows: Iterable[dict[str, Any]] = core.list_leads(
+        database(), **filters, limit=fetch_limit(out, limit)
+    )
+    rows = cap_table(rows, out, limit)
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
          empty_message="no leads match")  # fmt: skip
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from crmcli.errors import UsageError
+
+T = TypeVar("T")
 
 
 def group(help_text: str | None) -> typer.Typer:
@@ -73,6 +76,29 @@ def database(*, create: bool = False) -> Any:
 def close_all() -> None:
     while STATE.open:
         STATE.open.pop().close()
+
+
+def fetch_limit(out: str, limit: int | None) -> int | None:
+    """How many rows a listing asks for: a terminal table without --limit shows the first
+    TABLE_DEFAULT_LIMIT and asks for one more, to know whether to say so."""
+    from crmcli.render import TABLE_DEFAULT_LIMIT
+
+    if out == "table" and limit is None:
+        return TABLE_DEFAULT_LIMIT + 1
+    return limit or None
+
+
+def cap_table(rows: Iterable[T], out: str, limit: int | None) -> Iterable[T]:
+    """The rows of :func:`fetch_limit`'s query, cut to what a terminal table shows."""
+    from crmcli.render import TABLE_DEFAULT_LIMIT
+
+    if out != "table" or limit is not None:
+        return rows
+    shown = list(rows)
+    if len(shown) > TABLE_DEFAULT_LIMIT:
+        info(f"showing the first {TABLE_DEFAULT_LIMIT}; use --limit 0 for all, or -f tsv")
+        return shown[:TABLE_DEFAULT_LIMIT]
+    return shown
 
 
 def info(message: str) -> None:

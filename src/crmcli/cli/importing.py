@@ -1,0 +1,174 @@
+"""What ``crm customer import`` and ``crm lead import`` share: options, the dry-run database,
+the progress bar, the report of bad rows, and the one-transaction run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from crmcli.cli import options
+from crmcli.cli.options import database, info
+
+T = TypeVar("T")
+
+PROGRESS_EVERY = 1000  # records between progress bar updates
+
+
+class DataFormat(StrEnum):
+    """The formats records travel in (import reads what export writes)."""
+
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+FileArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE", help="CSV, TSV, JSON or JSON Lines file; - reads stdin.", show_default=False
+    ),
+]
+InputFormatOpt = Annotated[
+    DataFormat | None,
+    typer.Option(
+        "--input-format",
+        help="Format of FILE (default: from its extension, else from its content).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Report what would happen; change nothing.")
+]
+SkipBadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-bad",
+        help="Import the good rows even when some are bad (the exit code is still 1).",
+    ),
+]
+
+
+def match_option(kind: str) -> Any:
+    return typer.Option(
+        "--match",
+        metavar="KEYS",
+        help=f"Update the {kind} with the same KEYS (comma list of email, phone, uid) "
+        "instead of adding one; a uid in the file always matches first.",
+    )
+
+
+def run_import(
+    file: str,
+    input_format: DataFormat | None,
+    load: Callable[[Any, Iterator[Any], Any], Any],
+    *,
+    dry_run: bool,
+    skip_bad: bool,
+    ignored_hint: str,
+) -> None:
+    """Read FILE and hand its records to ``load(db, records, config)`` (the core importer)
+    inside one write transaction; then report bad rows, ignored columns and the counts.
+    Exit 1 when any row was rejected."""
+    from crmcli.core import importer, settings
+    from crmcli.io import tabular
+
+    fmt = input_format.value if input_format is not None else None
+    with ExitStack() as stack:
+        source = stack.enter_context(tabular.open_input(file, fmt))
+        db = dry_run_database(stack) if dry_run else None
+        db = db or database(create=True)
+        config = settings.load(db)
+        records: Iterator[Any] = tabular.customer_records(
+            source.records(), neutralised=source.fmt == "csv"
+        )
+        if source.size and sys.stderr.isatty():
+            records = progress(stack, records, source)
+        try:
+            with db.write():
+                report = load(db, records, config)
+        except importer.DryRun as done:
+            report = done.report
+        except importer.ImportFailed as failed:
+            stack.close()  # the progress bar goes before the messages
+            explain(failed.report, source.unit, ignored_hint)
+            raise
+    explain(report, source.unit, ignored_hint)
+    if dry_run:
+        info(
+            f"Would add {report.added}, update {report.updated}, leave {report.unchanged} "
+            f"unchanged, reject {len(report.rejected)}"
+            + (" (nothing would be imported without --skip-bad)"
+               if report.rejected and not skip_bad else "")
+        )  # fmt: skip
+    else:
+        info(
+            f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"rejected {len(report.rejected)}"
+        )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def explain(report: Any, unit: str, ignored_hint: str) -> None:
+    """Every bad row on its own line, then the columns that were not imported."""
+    out = sys.stderr
+    for line, message in report.rejected:
+        out.write(f"{unit} {line}: {message}\n")
+    if report.ignored_columns:
+        names = ", ".join(repr(c) for c in report.ignored_columns)
+        out.write(f"warning: ignored columns ({ignored_hint}): {names}\n")
+    out.flush()
+
+
+def dry_run_database(stack: ExitStack) -> Any:
+    """For a dry run with no database yet: a throwaway one, so nothing is created."""
+    from crmcli.db import open_db, resolve_path
+
+    if resolve_path(options.STATE.db_option).exists():
+        return None
+    import tempfile
+
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-dry-run-"))
+    db = open_db(Path(folder) / "crm.db", create=True)
+    stack.callback(db.close)
+    return db
+
+
+def progress(stack: ExitStack, records: Iterator[T], source: Any) -> Iterator[T]:
+    """A progress bar on stderr (a terminal) following the bytes read."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("Importing"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    stack.enter_context(progress)
+    task = progress.add_task("import", total=source.size)
+
+    def follow() -> Iterator[T]:
+        for count, item in enumerate(records):
+            if count % PROGRESS_EVERY == 0:
+                progress.update(task, completed=source.position())
+            yield item
+        progress.update(task, completed=source.size)
+
+    return follow()
