@@ -1,6 +1,7 @@
 """crmcli benchmark: whole `crm` processes timed against floors measured in the same run.
 
     python bench/run.py [--customers N] [--runs R] [--workdir DIR] [--markdown] [--rebuild]
+                        [--sales-customers N] [--deals N] [--only customers|sales]
 
 Every figure is a ratio (SPEC section 7): a command's median wall time over R runs (after one
 warm-up) against a floor measured on the same machine in the same run -- ``python -c pass``
@@ -10,6 +11,12 @@ report, not a test: it exits 0 when a target is missed.
 
 The synthetic database (N customers imported with ``crm customer import``, then interactions
 for every 5th customer) is cached in the workdir keyed by N; ``--rebuild`` makes it again.
+
+The sales part (``--only sales`` runs it alone) times ``crm deal pipeline -f json`` and
+``crm deal list --stage proposal --limit 50 -f tsv`` the same way, the shell running the SQL
+of ``crmcli.core.deals``.  Its database -- 200,000 customers imported with ``crm customer
+import``, then 1,000,000 deals with their stage history inserted in one transaction with
+crm's command bookkeeping, so the audit triggers fire -- is cached keyed by both sizes.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import sys
 import time
 import unicodedata
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,6 +53,12 @@ SHELL_ALLOWANCE_S = 0.010  # SPEC 7: queries the shell answers in under 10 ms ge
 RARE_WORD = "kumquat"  # in about one interaction in a thousand (and always in the first)
 RARE_EVERY = 997
 COMMON_WORD = "nguyen"  # the family name of about 30 % of the customers
+SALES_GENERATOR_VERSION = 1  # bump when the generated deals change
+SALES_CUSTOMERS = 200_000
+SALES_DEALS = 1_000_000
+DEAL_BATCH = 10_000
+LIST_STAGE = "proposal"  # crm deal list --stage proposal --limit 50
+LIST_LIMIT = 50
 
 # Targets (SPEC 7 and the README's performance section).
 STARTUP_MAX = 6.0
@@ -244,6 +258,163 @@ def interactions(customers: int, seed: int) -> Iterator[tuple[str, int, str, str
             serial += 1
             at = (start + timedelta(seconds=rng.randrange(span))).strftime("%Y-%m-%dT%H:%M:%SZ")
             yield str(uuid.uuid4()), customer_id, kind, body, at, at
+
+
+# -- synthetic deals ----------------------------------------------------------------------
+
+DAY_S = 86_400
+# Deals were created over the last ~15 months and expected to close this many days after
+# (open deals, closed deals): close dates run from ~14 months ago to a year ahead.
+DEAL_HISTORY_DAYS = 450
+DEAL_OPEN_CLOSE_DAYS = (14, 365)
+DEAL_CLOSED_CLOSE_DAYS = (14, 180)
+OPEN_STAGES = ("new", "qualified", "proposal", "negotiation")
+OPEN_STAGE_WEIGHTS = (35, 28, 22, 15)  # where open deals sit, in %
+START_STAGE_WEIGHTS = (75, 20, 5, 0)  # the stage a deal is created in
+WON_SHARE = 0.4  # of closed deals; the rest are lost
+WON_LAST_OPEN_WEIGHTS = (0, 10, 30, 60)  # the last open stage before won …
+LOST_LAST_OPEN_WEIGHTS = (30, 30, 25, 15)  # … and before lost
+DEAL_CURRENCIES = (("VND", 70), ("USD", 20), ("EUR", 10))
+# Deal sizes, log-normal: median in major units, sigma, rounding step in minor units.
+DEAL_SIZES = {"VND": (80_000_000, 1.1, 10_000), "USD": (3_000, 1.0, 100), "EUR": (2_500, 1.0, 50)}
+MINOR_PER_MAJOR = {"VND": 1, "USD": 100, "EUR": 100}
+OWN_PROBABILITY_SHARE = 0.15  # open deals with a probability of their own
+NO_AMOUNT_SHARE = 0.08  # new and qualified deals without an amount yet
+DEAL_PRODUCTS = (
+    "laptops", "máy in", "POS terminals", "ERP licences", "phần mềm kế toán", "office chairs",
+    "support contract", "server racks", "CCTV cameras", "website redesign", "cloud hosting",
+    "bàn làm việc", "máy lạnh", "training days",
+)  # fmt: skip
+DEAL_QUANTITIES = (1, 1, 2, 3, 5, 10, 12, 20, 25, 50, 100)
+DEAL_NOTES = (
+    "Decision maker: the CFO", "Cần gửi báo giá trước thứ Sáu", "Wants delivery before Tết",
+    "Competing with two other suppliers", "Follow up after the demo",
+    "Yêu cầu xuất hóa đơn VAT", "Budget approved for Q1",
+)  # fmt: skip
+LOST_REASONS = (
+    "chose a cheaper supplier", "budget cut", "no response after the quote",
+    "Giá cao hơn đối thủ", "Khách hàng hoãn dự án", "went with the incumbent",
+    "timing: next fiscal year", "requirements changed",
+)  # fmt: skip
+DEAL_COLUMNS = (
+    "id", "uid", "title", "customer_id", "lead_id", "stage_id", "amount", "currency",
+    "probability", "close_date", "closed_at", "lost_reason", "contract_number",
+    "contract_start", "contract_end", "payment_due", "paid_at", "notes", "stage_changed_at",
+    "created_at", "updated_at",
+)  # fmt: skip
+DealChange = tuple[int, int | None, int, str]  # deal_stage_changes: deal, from, to, at
+
+
+def _iso_time(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _iso_date(ts: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def sales_deals(
+    customers: int, deals: int, seed: int, stage_ids: dict[str, int], now: int
+) -> Iterator[tuple[tuple[Any, ...], list[DealChange]]]:
+    """``deals`` rows for ``deals`` (DEAL_COLUMNS order, ids 1 …) with their stage changes,
+    the same ones for the same seed and ``now`` (epoch seconds).
+
+    Ids follow creation time over the DEAL_HISTORY_DAYS before ``now``, and older deals are
+    more often closed: about 10 % of the oldest are still open, all the newest, 40 % overall
+    (closed: 40 % won, 60 % lost with a reason).  Each deal has a creation change, a change
+    for every open stage it went through (one in five skipped) and, when closed, the change
+    to won or lost at its closed_at."""
+    rng = random.Random(seed)
+    random_, randint, choice, choices = rng.random, rng.randint, rng.choice, rng.choices
+    span = DEAL_HISTORY_DAYS * DAY_S
+    open_ids = [stage_ids[name] for name in OPEN_STAGES]
+    won_id, lost_id = stage_ids["won"], stage_ids["lost"]
+    positions = range(len(OPEN_STAGES))
+    currencies, currency_cum = _cumulative(DEAL_CURRENCIES)
+    for deal_id in range(1, deals + 1):
+        newness = (deal_id - random_()) / deals  # 0: the oldest deal, 1: the newest
+        created = now - int((1 - newness) * span)
+        is_open = random_() < 0.1 + 0.9 * newness * newness
+        start = choices(positions, weights=START_STAGE_WEIGHTS)[0]
+        won = not is_open and random_() < WON_SHARE
+        if is_open:
+            last = choices(positions, weights=OPEN_STAGE_WEIGHTS)[0]
+            close_days = randint(*DEAL_OPEN_CLOSE_DAYS)
+            end = created + int((now - created) * random_())
+        else:
+            weights = WON_LAST_OPEN_WEIGHTS if won else LOST_LAST_OPEN_WEIGHTS
+            last = choices(positions, weights=weights)[0]
+            close_days = randint(*DEAL_CLOSED_CLOSE_DAYS)
+            end = min(now, created + randint(3, 200) * DAY_S + rng.randrange(DAY_S))
+        start = min(start, last)
+        path = [open_ids[start]]
+        path += [open_ids[p] for p in range(start + 1, last) if random_() < 0.8]
+        if last != start:
+            path.append(open_ids[last])
+        if not is_open:
+            path.append(won_id if won else lost_id)
+        # The first change at creation, the last at ``end``, the others in between.
+        times = [created, *sorted(randint(created, end) for _ in range(len(path) - 2))]
+        if len(path) > 1:
+            times.append(end)
+        changes: list[DealChange] = []
+        before = None
+        for stage_id, at in zip(path, times, strict=True):
+            changes.append((deal_id, before, stage_id, _iso_time(at)))
+            before = stage_id
+        currency = currencies[bisect_right(currency_cum, random_() * currency_cum[-1])]
+        amount = None
+        if not (is_open and last < 2 and random_() < NO_AMOUNT_SHARE):
+            median, sigma, step = DEAL_SIZES[currency]
+            value = rng.lognormvariate(0, sigma) * median * MINOR_PER_MAJOR[currency]
+            amount = max(step, round(value / step) * step)
+        probability = None
+        if is_open and random_() < OWN_PROBABILITY_SHARE:
+            probability = randint(1, 19) * 5
+        closed_at = lost_reason = contract_number = contract_start = contract_end = None
+        payment_due = paid_at = None
+        updated = times[-1]
+        if not is_open:
+            closed_at = _iso_time(end)
+            if won:
+                if random_() < 0.7:
+                    contract_number = f"HĐ-{_iso_date(end)[:4]}-{deal_id:07d}"
+                if random_() < 0.6:
+                    contract_start = _iso_date(end)
+                    if random_() < 0.5:
+                        contract_end = _iso_date(end + 365 * DAY_S)
+                if random_() < 0.8:
+                    payment_due = _iso_date(end + 30 * DAY_S)
+                    paid = end + randint(5, 40) * DAY_S
+                    if paid <= now and random_() < 0.85:
+                        paid_at = _iso_time(paid)
+                        updated = paid
+            else:
+                lost_reason = choice(LOST_REASONS)
+        row = (
+            deal_id,
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            f"{choice(DEAL_QUANTITIES)} {choice(DEAL_PRODUCTS)}",
+            1 + int(customers * random_() ** 1.3),  # some customers buy more often
+            None,
+            path[-1],
+            amount,
+            currency,
+            probability,
+            _iso_date(created + close_days * DAY_S),
+            closed_at,
+            lost_reason,
+            contract_number,
+            contract_start,
+            contract_end,
+            payment_due,
+            paid_at,
+            choice(DEAL_NOTES) if random_() < 0.25 else None,
+            changes[-1][3],
+            changes[0][3],
+            _iso_time(updated),
+        )
+        yield row, changes
 
 
 # -- processes and connections ------------------------------------------------------------
@@ -514,6 +685,130 @@ def build(
         "source": source,
     }
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    meta["db"] = str(db)
+    meta["cached"] = ""
+    return meta
+
+
+def insert_deals(
+    conn: sqlite3.Connection, customers: int, deals: int, seed: int
+) -> tuple[int, int]:
+    """Insert the generated deals and their stage changes (batches, in one transaction, with
+    crm's command bookkeeping so the audit triggers fire); returns (deals, stage changes)."""
+    stage_ids = dict(conn.execute("SELECT name, id FROM stages WHERE removed_at IS NULL"))
+    missing = [name for name in (*OPEN_STAGES, "won", "lost") if name not in stage_ids]
+    if missing:
+        raise SystemExit(f"the fresh database lacks the default stages {missing}")
+    deal_sql = (
+        f"INSERT INTO deals ({', '.join(DEAL_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(DEAL_COLUMNS))})"
+    )
+    change_sql = (
+        "INSERT INTO deal_stage_changes (deal_id, from_stage_id, to_stage_id, at) "
+        "VALUES (?, ?, ?, ?)"
+    )
+    now = int(time.time())
+    batch: list[tuple[Any, ...]] = []
+    changes: list[DealChange] = []
+    added = changed = 0
+
+    def flush() -> None:
+        nonlocal added, changed
+        conn.executemany(deal_sql, batch)
+        conn.executemany(change_sql, changes)
+        added, changed = added + len(batch), changed + len(changes)
+        batch.clear()
+        changes.clear()
+
+    # A bigger page cache for this connection only (not stored in the file): the random uids,
+    # customers and stages of a million deals otherwise make every index insert a cache miss.
+    conn.execute("PRAGMA cache_size = -262144")
+    begin_command(conn, ["bench/run.py", "deals"])
+    for row, history in sales_deals(customers, deals, seed, stage_ids, now):
+        batch.append(row)
+        changes.extend(history)
+        if len(batch) == DEAL_BATCH:
+            flush()
+            if added % (DEAL_BATCH * 10) == 0:
+                log(f"  {added:,} deals")
+    flush()
+    end_command(conn)
+    return added, changed
+
+
+def build_sales(
+    tools: Tools, workdir: Path, customers: int, deals: int, empty: Path, rebuild: bool
+) -> dict[str, Any]:
+    """The cached "sales" database: ``customers`` imported with ``crm customer import``,
+    then ``deals`` over them with their stage history (built if needed, like build())."""
+    name = f"sales-{customers}-{deals}"
+    db = workdir / f"{name}.db"
+    meta_path = workdir / f"{name}.json"
+    source = source_fingerprint()
+    if not rebuild and db.exists() and meta_path.exists():
+        meta: dict[str, Any] = json.loads(meta_path.read_text())
+        if (meta.get("generator") != SALES_GENERATOR_VERSION
+                or meta.get("customers") != customers or meta.get("deals") != deals):  # fmt: skip
+            log(f"the cached {db} was made by another generator: building it again")
+        elif schema(db) != schema(empty):
+            log(f"the cached {db} has an older schema than crm makes today: building it again")
+        else:
+            log(f"using the cached database {db} (built {meta['built_at']}; --rebuild to redo)")
+            meta["db"] = str(db)
+            meta["cached"] = "same code" if meta.get("source") == source else "older code"
+            return meta
+    meta_path.unlink(missing_ok=True)
+    remove_db(db)
+    started = time.perf_counter()
+    building = workdir / f"{name}.building.db"
+    csv_path = workdir / f"sales-customers-{customers}.csv"
+    log(f"writing {customers:,} customers to {csv_path}")
+    write_csv(csv_path, customers, seed=customers + 11)
+    copy_db(empty, building)
+    log(f"importing them with crm customer import (one process; {customers:,} rows)")
+    import_s = wall(tools.crm_argv(building, "customer", "import", str(csv_path)))
+    csv_path.unlink()
+    conn = connect(building)
+    imported = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+    if imported != customers:
+        raise SystemExit(f"the import added {imported:,} customers, not {customers:,}")
+    log(f"imported in {import_s:.1f} s; adding {deals:,} deals with their stage history")
+    start = time.perf_counter()
+    audit_before = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+    added, changes = insert_deals(conn, customers, deals, seed=deals + customers)
+    deals_s = time.perf_counter() - start
+    audit_rows = conn.execute("SELECT count(*) FROM audit").fetchone()[0] - audit_before
+    stage_counts = dict(
+        conn.execute(
+            "SELECT s.name, count(*) FROM deals d JOIN stages s ON s.id = d.stage_id "
+            "GROUP BY s.id ORDER BY s.id"
+        )
+    )
+    currency_counts = dict(
+        conn.execute("SELECT currency, count(*) FROM deals GROUP BY currency ORDER BY 2 DESC")
+    )
+    # No ANALYZE or PRAGMA optimize: crm never runs them, so its planner has no statistics.
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    log(f"{added:,} deals, {changes:,} stage changes, {audit_rows:,} audit rows in {deals_s:.1f} s")
+    building.replace(db)
+    remove_db(building)
+    meta = {
+        "generator": SALES_GENERATOR_VERSION,
+        "customers": customers,
+        "deals": added,
+        "stage_changes": changes,
+        "audit_rows": audit_rows,
+        "stages": stage_counts,
+        "currencies": currency_counts,
+        "import_seconds": import_s,
+        "deals_seconds": deals_s,
+        "build_seconds": time.perf_counter() - started,
+        "db_bytes": db.stat().st_size,
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": source,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     meta["db"] = str(db)
     meta["cached"] = ""
     return meta
@@ -793,6 +1088,173 @@ def import_measures(
     return rows, tag_rows
 
 
+def deal_sql(db: Path, today: str) -> dict[str, str]:
+    """The product's SQL of the two deal commands, parameters inlined for the shell."""
+    from crmcli.core.deals import PIPELINE_SQL, list_query
+
+    conn = sqlite3.connect(db)
+    try:  # crm's find_stage(): the stage in use of that name
+        found = conn.execute(
+            "SELECT id FROM stages WHERE name = ? COLLATE NOCASE AND removed_at IS NULL",
+            (LIST_STAGE,),
+        ).fetchone()
+    finally:
+        conn.close()
+    if found is None:
+        raise SystemExit(f"{db} has no stage {LIST_STAGE!r}")
+    sql, params = list_query(today=today, stage_id=int(found[0]), limit=LIST_LIMIT)
+    return {
+        "pipeline": inline_params(PIPELINE_SQL, [today]).strip(),
+        "list": inline_params(sql, params).strip(),
+    }
+
+
+def check_deal_rows(
+    tools: Tools, db: Path, commands: dict[str, list[str]], sql: dict[str, str]
+) -> tuple[dict[str, int], list[str]]:
+    """The rows each command prints, and a warning when the shell's SQL gives other rows."""
+
+    def shell(name: str) -> list[list[str]]:
+        out = run_checked([str(tools.sqlite3), "-batch", "-bail", str(db), sql[name]], "sqlite3")
+        return [line.split("|") for line in out.stdout.splitlines()]
+
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    printed = run_checked(tools.crm_argv(db, *commands["pipeline"]), "crm deal pipeline").stdout
+    crm_rows = [
+        tuple(
+            "" if r[key] is None else str(r[key]) for key in ("stage", "currency", "deals", "total")
+        )
+        for r in json.loads(printed)
+    ]
+    # PIPELINE_SQL's columns: stage, position, probability, currency, deals, total, …
+    shell_rows = [(f[0], f[3], f[4], f[5]) for f in shell("pipeline")]
+    counts["pipeline"] = len(crm_rows)
+    if crm_rows != shell_rows:
+        warnings.append(
+            f"WARNING: the pipeline's shell SQL gave {len(shell_rows)} rows "
+            f"{shell_rows[:3]}…, crm printed {len(crm_rows)} {crm_rows[:3]}…"
+        )
+    printed = run_checked(tools.crm_argv(db, *commands["list"]), "crm deal list").stdout
+    crm_ids = [line.split("\t", 1)[0] for line in printed.splitlines()[1:]]  # after the header
+    shell_ids = [fields[0] for fields in shell("list")]
+    counts["list"] = len(crm_ids)
+    if crm_ids != shell_ids:
+        warnings.append(
+            f"WARNING: the list's shell SQL gave {len(shell_ids)} deals {shell_ids[:5]}…, "
+            f"crm printed {len(crm_ids)} {crm_ids[:5]}…"
+        )
+    return counts, warnings
+
+
+def sales_measures(
+    tools: Tools, meta: dict[str, Any], runs: int
+) -> tuple[list[Row], list[str], dict[str, int]]:
+    """Start-up ratios and query overheads of `crm deal pipeline` and `crm deal list` on the
+    sales database; also warnings, if any, and the rows each command prints."""
+    from crmcli.dates import today_local  # what crm's _today() uses (CRM_NOW honoured)
+
+    db = Path(meta["db"])
+    sql = deal_sql(db, today_local().isoformat())
+    for name, text in sql.items():
+        (db.parent / f"sql-deal-{name}.sql").write_text(text + ";\n")
+    commands = {
+        "pipeline": ["deal", "pipeline", "-f", "json"],
+        "list": ["deal", "list", "--stage", LIST_STAGE, "--limit", str(LIST_LIMIT), "-f", "tsv"],
+    }
+    counts, notes = check_deal_rows(tools, db, commands, sql)
+    sqlite = [str(tools.sqlite3), "-batch", "-bail", str(db)]
+    jobs = {
+        "python -c pass": [str(tools.python), "-c", "pass"],
+        "--version": [str(tools.crm), "--version"],
+        **{name: tools.crm_argv(db, *args) for name, args in commands.items()},
+        **{f"sqlite3: {name}": [*sqlite, text] for name, text in sql.items()},
+    }
+    log(f"deals: timing {len(jobs)} commands: 1 warm-up + {runs} interleaved rounds")
+    t = timed_rounds(jobs, runs)
+    py, version = t["python -c pass"], t["--version"]
+
+    def shown(name: str) -> str:
+        return shlex.join(["crm", *commands[name]])
+
+    labels = {"pipeline": "pipeline", "list": f"list --stage {LIST_STAGE}"}
+    rows = [
+        Row("deals: floor: interpreter start-up", "python -c pass", py.ms(), py.spread()),
+        Row("deals: floor: crm --version", "crm --version", version.ms(), version.spread(),
+            f"{py.ms()} (python -c pass)", f"{version.median / py.median:.2f}", "— (info)"),
+    ]  # fmt: skip
+    for name in commands:
+        shell = t[f"sqlite3: {name}"]
+        rows.append(
+            Row(
+                f"deals: floor: sqlite3 shell, {labels[name]} SQL",
+                "sqlite3 DB '<same SQL>'",
+                shell.ms(),
+                shell.spread(),
+            )
+        )
+    for name in ("list", "pipeline"):  # the list has a target, the pipeline is information
+        sample = t[name]
+        ratio = sample.median / py.median
+        has_target = name == "list"
+        rows.append(
+            Row(
+                "deals: start-up ratio",
+                shown(name),
+                sample.ms(),
+                sample.spread(),
+                f"{py.ms()} (python -c pass)",
+                f"{ratio:.2f}",
+                f"≤ {STARTUP_MAX:g}" if has_target else "— (info)",
+                verdict(ratio, STARTUP_MAX, True) if has_target else "",
+            )
+        )
+    for name in commands:
+        sample, shell_s = t[name], t[f"sqlite3: {name}"].median
+        overhead = (sample.median - version.median) / max(shell_s, SHELL_ALLOWANCE_S)
+        floor = f"{shell_s * 1000:.1f} (sqlite3)"
+        if shell_s < SHELL_ALLOWANCE_S:
+            floor += " → 10.0 allowance"
+        rows.append(
+            Row(
+                "deals: query overhead vs crm --version",
+                shown(name),
+                sample.ms(),
+                sample.spread(),
+                floor,
+                f"{overhead:.2f}",
+                f"≤ {OVERHEAD_MAX:g}",
+                verdict(overhead, OVERHEAD_MAX, True),
+            )
+        )
+    return rows, notes, counts
+
+
+def sales_notes(meta: dict[str, Any], counts: dict[str, int], *, same: bool) -> list[str]:
+    deals = int(meta["deals"])
+
+    def share(part: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v / deals:.0%}" for k, v in part.items())
+
+    size = Path(meta["db"]).stat().st_size
+    built = "this run" if not meta["cached"] else f"cached, {meta['cached']}"
+    return [
+        f"Deals database: {int(meta['customers']):,} customers (crm customer import), "
+        f"{deals:,} deals ({share(meta['stages'])}; {share(meta['currencies'])}), "
+        f"{int(meta['stage_changes']):,} stage changes, {int(meta['audit_rows']):,} audit rows "
+        f"from the deals; {size / 2**20:,.0f} MiB; no ANALYZE (crm never runs it).",
+        f"Deals build ({built}, {meta['built_at']}): {float(meta['build_seconds']):.1f} s = "
+        f"import {float(meta['import_seconds']):.1f} s + deals and history in one transaction "
+        f"{float(meta['deals_seconds']):.1f} s ({deals / float(meta['deals_seconds']):,.0f} "
+        "deals/s) + writing the CSV and checkpoint.",
+        f"`crm deal pipeline -f json` prints {counts['pipeline']} stage × currency rows; "
+        f"`crm deal list --stage {LIST_STAGE} --limit {LIST_LIMIT} -f tsv` prints "
+        f"{counts['list']} deals; the shell runs the product's SQL (PIPELINE_SQL with today's "
+        "date, list_query with the stage's id and the limit)"
+        + (", and gives the same rows." if same else ", and gives OTHER rows (see above)."),
+    ]
+
+
 def render_plain(rows: list[Row]) -> str:
     table = [list(vars(r).values()) for r in (HEADER, *rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
@@ -875,10 +1337,29 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="rows of the timed import (default N/10, 1,000 to 100,000)",
     )
     parser.add_argument(
+        "--sales-customers",
+        type=int,
+        default=SALES_CUSTOMERS,
+        metavar="N",
+        help=f"customers in the sales database (default {SALES_CUSTOMERS:,})",
+    )
+    parser.add_argument(
+        "--deals",
+        type=int,
+        default=SALES_DEALS,
+        metavar="N",
+        help=f"deals in the sales database (default {SALES_DEALS:,})",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("customers", "sales"),
+        help="run one part: the customer commands and import, or the deal commands (default: both)",
+    )
+    parser.add_argument(
         "--markdown", action="store_true", help="print the table as Markdown, ready for the README"
     )
     parser.add_argument(
-        "--rebuild", action="store_true", help="rebuild the cached database of N customers"
+        "--rebuild", action="store_true", help="rebuild the cached databases of the parts run"
     )
     parser.add_argument(
         "--crm",
@@ -895,6 +1376,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.customers < 10 or args.runs < 1:
         parser.error("--customers must be at least 10 and --runs at least 1")
+    if args.sales_customers < 1 or args.deals < 1:
+        parser.error("--sales-customers and --deals must be at least 1")
     if args.import_rows is None:
         args.import_rows = default_import_rows(args.customers)
     return args
@@ -911,12 +1394,20 @@ def reproduce(args: argparse.Namespace, python: Path) -> str:
         path = path.absolute()
         return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
-    argv = [rel(python), rel(Path(__file__)),
-            "--customers", str(args.customers), "--runs", str(args.runs)]  # fmt: skip
+    argv = [rel(python), rel(Path(__file__))]
+    if args.only != "sales":
+        argv += ["--customers", str(args.customers)]
+    argv += ["--runs", str(args.runs)]
     if args.workdir.resolve() != DEFAULT_WORKDIR:
         argv += ["--workdir", rel(args.workdir)]
     if args.import_rows != default_import_rows(args.customers):
         argv += ["--import-rows", str(args.import_rows)]
+    if args.sales_customers != SALES_CUSTOMERS:
+        argv += ["--sales-customers", str(args.sales_customers)]
+    if args.deals != SALES_DEALS:
+        argv += ["--deals", str(args.deals)]
+    if args.only:
+        argv += ["--only", args.only]
     if args.markdown:
         argv.append("--markdown")
     return f"cd {shlex.quote(str(REPO))} && {shlex.join(argv)}"
@@ -951,47 +1442,67 @@ def main(argv: Sequence[str]) -> int:
     scratch = workdir / "scratch"
     scratch.mkdir(exist_ok=True)
     empty = empty_database(tools, scratch / "empty.db")
+    rows: list[Row] = []
+    notes: list[str] = []
+    if args.only != "sales":
+        customer_rows, customer_notes = customer_part(args, tools, workdir, empty)
+        rows += customer_rows
+        notes += customer_notes
+    if args.only != "customers":
+        sales_meta = build_sales(
+            tools, workdir, args.sales_customers, args.deals, empty, args.rebuild
+        )
+        sales_rows, warnings, counts = sales_measures(tools, sales_meta, args.runs)
+        rows += sales_rows
+        notes += warnings + sales_notes(sales_meta, counts, same=not warnings)
+    remove_db(empty)
+    elapsed = time.perf_counter() - started
+    notes += [
+        f"Medians of {args.runs} run(s) after one warm-up, spread = min–max, commands "
+        "interleaved; crm's data commands get --db DB; stdout goes to /dev/null.",
+        "start-up ratio = command ÷ `python -c pass` (crm's interpreter).",
+        "query overhead = (command − crm --version) ÷ max(sqlite3 shell on the same SQL and "
+        "file, 10 ms), the 10 ms allowance of SPEC 7 applying when the shell answers faster; "
+        "`crm --version` goes through the whole command-line framework, like every command.",
+        f"The shell's SQL is in {workdir}/sql-*.sql; this run took {elapsed:.0f} s.",
+    ]
+    print(render_markdown(rows) if args.markdown else render_plain(rows))
+    print()
+    bullet = "- " if args.markdown else ""
+    for line in machine_facts(tools) + notes:
+        print(f"{bullet}{line}")
+    print()
+    print(f"Reproduce: {reproduce(args, tools.python)}")
+    return 0
+
+
+def customer_part(
+    args: argparse.Namespace, tools: Tools, workdir: Path, empty: Path
+) -> tuple[list[Row], list[str]]:
+    """The customer commands and the import, on the database of --customers customers."""
     meta = build(tools, workdir, args.customers, empty, args.rebuild)
     rows, notes = query_measures(tools, meta, args.runs)
     import_rows, tag_rows = import_measures(
         tools, meta, workdir, empty, args.import_rows, args.runs
     )
     rows += import_rows
-    remove_db(empty)
-    elapsed = time.perf_counter() - started
     if meta["cached"] == "older code":
         notes.append(
             "WARNING: crmcli's code changed since the cached build, so the build's import time "
             "and peak RSS (the memory ratio) come from the older code; --rebuild to refresh."
         )
-
-    facts = machine_facts(tools)
     notes += [
         f"Database: {args.customers:,} customers, {meta['interactions']:,} interactions "
         f"(built {meta['built_at']}); `show` displays customer {meta['show_id']}; searches: "
         f"'{COMMON_WORD}' (common), '{RARE_WORD}' (rare, in interaction text).",
-        f"Medians of {args.runs} run(s) after one warm-up, spread = min–max, commands "
-        "interleaved; `crm customer` commands get --db DB; stdout goes to /dev/null.",
-        "start-up ratio = command ÷ `python -c pass` (crm's interpreter).",
-        "query overhead = (command − crm --version) ÷ max(sqlite3 shell on the same SQL and "
-        "file, 10 ms), the 10 ms allowance of SPEC 7 applying when the shell answers faster; "
-        "`crm --version` goes through the whole command-line framework, like every command.",
         "import ratio = crm rows/s ÷ rows/s of a raw executemany of the rows crm stored "
         "(read back, uids included) into a fresh copy of the same empty database, one "
         "transaction with crm's command bookkeeping, open to close; the floor leaves out the "
         f"customer_tags rows crm also writes ({tag_rows:,} of them).",
         "memory ratio = peak RSS (ru_maxrss of a small wrapper's child) of the build's import "
         f"÷ median of the {args.import_rows:,}-row imports.",
-        f"The shell's SQL is in {workdir}/sql-*.sql; this run took {elapsed:.0f} s.",
     ]
-    print(render_markdown(rows) if args.markdown else render_plain(rows))
-    print()
-    bullet = "- " if args.markdown else ""
-    for line in facts + notes:
-        print(f"{bullet}{line}")
-    print()
-    print(f"Reproduce: {reproduce(args, tools.python)}")
-    return 0
+    return rows, notes
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+TINY_SALES = ["--sales-customers", "200", "--deals", "300"]
 
 MEASURES = (
     "floor: interpreter start-up",
@@ -25,19 +26,52 @@ MEASURES = (
     "memory ratio (2,000 ÷ 1,000 rows)",
     "build import (2,000 rows)",
 )
+SALES_MEASURES = (
+    "deals: floor: interpreter start-up",
+    "deals: floor: crm --version",
+    "deals: floor: sqlite3 shell, pipeline SQL",
+    "deals: floor: sqlite3 shell, list --stage proposal SQL",
+    "deals: start-up ratio",
+    "deals: query overhead vs crm --version",
+)
+SALES_COMMANDS = ("crm deal pipeline -f json", "crm deal list --stage proposal --limit 50 -f tsv")
+
+
+def bench(*args: str) -> subprocess.CompletedProcess[str]:
+    python = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
+    return subprocess.run(
+        [str(python), str(REPO / "bench" / "run.py"), "--runs", "1", *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
 
 
 def test_bench_runs_and_reports_every_measure(tmp_path: Path) -> None:
-    python = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
-    result = subprocess.run(
-        [str(python), str(REPO / "bench" / "run.py"), "--customers", "2000", "--runs", "1",
-         "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = bench("--customers", "2000", *TINY_SALES, "--workdir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    for measure in MEASURES:
+    for measure in MEASURES + SALES_MEASURES:
         assert measure in result.stdout, measure
-    for command in ("crm --version", "crm --help", "crm customer show", "python -c pass"):
+    for command in ("crm --version", "crm --help", "crm customer show", "python -c pass",
+                    *SALES_COMMANDS):  # fmt: skip
         assert command in result.stdout, command
+    assert "WARNING" not in result.stdout
     assert "Reproduce: " in result.stdout
     assert (tmp_path / "crm-2000.db").exists()
+    assert (tmp_path / "sales-200-300.db").exists()
+
+
+def test_bench_runs_the_sales_part_alone_from_its_cache(tmp_path: Path) -> None:
+    first = bench("--only", "sales", *TINY_SALES, "--workdir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    again = bench("--only", "sales", *TINY_SALES, "--workdir", str(tmp_path), "--markdown")
+    assert again.returncode == 0, again.stderr
+    assert "using the cached database" in again.stderr
+    for measure in SALES_MEASURES:
+        assert measure in again.stdout, measure
+    for command in SALES_COMMANDS:
+        assert f"`{command}`" in again.stdout, command
+    assert "WARNING" not in again.stdout
+    for measure in ("customer list", "customer show", "import ratio"):  # no customer part
+        assert measure not in again.stdout, measure
+    assert not (tmp_path / "crm-2000.db").exists()
+    assert "300 deals" in again.stdout
+    assert "--only sales" in again.stdout.split("Reproduce: ", 1)[1]
