@@ -390,3 +390,30 @@ def test_every_stage_change_is_in_the_audit_trail(crm, customer, db_path: Path) 
         (first + 1, "deals", "update"),
         (first + 1, "deal_stage_changes", "insert"),
     ]
+
+
+def test_board_stays_readable_with_six_stages_and_500_deals(crm, customer, db_path: Path) -> None:
+    from crmcli.core import deals
+    from crmcli.core.settings import Config
+    from crmcli.db import open_db
+
+    crm("deal", "stages", "add", "demo", "--probability", "35", "--after", "qualified")
+    crm("deal", "stages", "add", "contract", "--probability", "90")
+    database = open_db(db_path, create=False)
+    stages = ["new", "qualified", "demo", "proposal", "negotiation", "contract"]
+    with database.write(["crm", "test"]):
+        for i in range(500):
+            data = deals.prepare(
+                {"title": f"Deal {i}", "amount": f"{i + 1} EUR", "stage": stages[i % 6],
+                 "close_date": f"2026-12-{i % 28 + 1:02d}"},
+                Config(),
+            )  # fmt: skip
+            deals.add(database, customer, data)
+    database.close()
+    board = crm("deal", "pipeline", "-f", "table").stdout
+    assert len(board.splitlines()) < 60  # five cards a column, the rest summarised
+    assert board.count("and 79 more") == 2 and board.count("and 78 more") == 4
+    assert "84 deals" in board and "83 deals" in board
+    records = json.loads(crm("deal", "pipeline", "-f", "json").stdout)
+    assert sum(r["deals"] for r in records) == 500
+    assert [r["stage"] for r in records] == stages
