@@ -8,7 +8,6 @@ records the command so the audit triggers can tag every changed row with it.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import sys
@@ -90,6 +89,8 @@ class Database:
     @contextmanager
     def write(self, command: Sequence[str] | None = None) -> Iterator[Database]:
         """One ``BEGIN IMMEDIATE … COMMIT`` for a whole command; rolled back on any error."""
+        import json
+
         from crmcli.dates import utc_now_iso
 
         if self._in_write:  # nested: part of the enclosing command

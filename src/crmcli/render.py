@@ -6,7 +6,6 @@ and a rich table is only drawn for a terminal (sent to a pipe it would truncate 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
@@ -45,6 +44,8 @@ def cell_text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     if isinstance(value, dict):
+        import json
+
         return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
     return str(value)
 
@@ -66,6 +67,8 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
+    import json  # not at the top: a tsv listing never needs it (start-up time)
+
     return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from crmcli.errors import InvalidValue
 
@@ -33,6 +32,8 @@ def clean(
 ) -> str | None:
     """NFC-normalise and trim a user value; ``None`` for blank unless ``required``.
     ``multiline=False`` refuses line breaks (names, e-mails, cities …)."""
+    import unicodedata  # here, not at the top: listings never load it (≈ 3 ms at start-up)
+
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         if required:
@@ -55,6 +56,8 @@ def fold_for_search(text: str) -> str:
     Case and the ordinary diacritics are folded by the FTS5 tokenizer itself
     (``unicode61 remove_diacritics 2``), so the query and the index agree.
     """
+    import unicodedata
+
     return unicodedata.normalize("NFC", text).translate(_FOLD_TABLE)
 
 
@@ -67,6 +70,8 @@ def sql_fold(expr: str) -> str:
 
 def fold_key(text: str) -> str:
     """A comparison key: no case, no diacritics, single spaces (for duplicate detection)."""
+    import unicodedata
+
     decomposed = unicodedata.normalize("NFD", fold_for_search(text).casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.split())
