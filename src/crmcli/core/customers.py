@@ -271,16 +271,27 @@ def list_query(
     searched = _SELECT.replace(
         "FROM customers c", "FROM customers_fts f JOIN customers c ON c.id = f.rowid"
     )
+    return ranked_search(searched, "customers_fts", search, where, params, tail, tail_params)
+
+
+def ranked_search(
+    searched: str,
+    fts: str,
+    search: str,
+    where: list[str],
+    params: list[Any],
+    tail: str,
+    tail_params: list[Any],
+) -> tuple[str, list[Any]]:
+    """Rows matching ``search`` in the ``fts`` index (aliased ``f`` in ``searched``): those
+    matching the whole words first, then those matched only as a prefix, each in rowid order
+    (both parts stream from the index, so a LIMIT in ``tail`` stops early)."""
     prefix = match_query(search)
     exact = match_query(search, prefix=False)
-    whole_words = _where(searched, ["customers_fts MATCH ?", *where]) + " ORDER BY f.rowid"
+    whole_words = _where(searched, [f"{fts} MATCH ?", *where]) + " ORDER BY f.rowid"
     prefix_only = _where(
         searched,
-        [
-            "customers_fts MATCH ?",
-            "f.rowid NOT IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)",
-            *where,
-        ],
+        [f"{fts} MATCH ?", f"f.rowid NOT IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", *where],
     )
     sql = (
         f"SELECT * FROM ({whole_words}) UNION ALL "

@@ -248,21 +248,7 @@ def list_query(
     if sort:
         sql = _where(searched, ["leads_fts MATCH ?", *where]) + " ORDER BY " + parse_sort(sort)
         return sql + tail, [prefix, *params, *tail_params]
-    exact = customers.match_query(search, prefix=False)
-    whole_words = _where(searched, ["leads_fts MATCH ?", *where]) + " ORDER BY f.rowid"
-    prefix_only = _where(
-        searched,
-        [
-            "leads_fts MATCH ?",
-            "f.rowid NOT IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)",
-            *where,
-        ],
-    )
-    sql = (
-        f"SELECT * FROM ({whole_words}) UNION ALL "
-        f"SELECT * FROM ({prefix_only} ORDER BY f.rowid){tail}"
-    )
-    return sql, [exact, *params, prefix, exact, *params, *tail_params]
+    return customers.ranked_search(searched, "leads_fts", search, where, params, tail, tail_params)
 
 
 def _where(sql: str, conditions: list[str]) -> str:
