@@ -204,15 +204,20 @@ def match_query(text: str, *, prefix: bool = True) -> str:
 
 def parse_sort(spec: str) -> str:
     """``name`` or ``-created`` (descending) -> an ORDER BY clause from the allowed list."""
+    return sort_clause(spec, SORTS, "c.id")
+
+
+def sort_clause(spec: str, sorts: Mapping[str, str], id_column: str) -> str:
+    """``key`` or ``-key`` (descending) -> ORDER BY on ``sorts[key]`` then the id; a key not
+    in ``sorts`` is refused (user text never reaches the SQL)."""
     desc = spec.startswith("-")
-    key = spec[1:] if desc else spec
-    key = key.replace("-", "_")
+    key = (spec[1:] if desc else spec).replace("-", "_")
     if key == "last_contact":
         key = "last_contacted"
-    if key not in SORTS:
-        raise InvalidValue("--sort", spec, f"sort by one of: {', '.join(SORTS)}")
+    if key not in sorts:
+        raise InvalidValue("--sort", spec, f"sort by one of: {', '.join(sorts)}")
     direction = "DESC" if desc else "ASC"
-    return f"{SORTS[key]} {direction}, c.id {direction}"
+    return f"{sorts[key]} {direction}, {id_column} {direction}"
 
 
 def list_customers(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:

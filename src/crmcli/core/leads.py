@@ -194,14 +194,7 @@ def get(db: Database, lead_id: int) -> dict[str, Any]:
 
 def parse_sort(spec: str) -> str:
     """``score`` or ``-score`` (descending) -> an ORDER BY clause from the allowed list."""
-    desc = spec.startswith("-")
-    key = (spec[1:] if desc else spec).replace("-", "_")
-    if key == "last_contact":
-        key = "last_contacted"
-    if key not in SORTS:
-        raise InvalidValue("--sort", spec, f"sort by one of: {', '.join(SORTS)}")
-    direction = "DESC" if desc else "ASC"
-    return f"{SORTS[key]} {direction}, l.id {direction}"
+    return customers.sort_clause(spec, SORTS, "l.id")
 
 
 def list_leads(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:
