@@ -36,11 +36,11 @@ time zone, which honours the ``TZ`` environment variable. Calendar dates are
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+from crmcli.clock import now_local, to_utc_iso, today_local, utc_now_iso
 from crmcli.errors import InvalidValue
 from crmcli.errors import Unreadable as _Bad
 
@@ -148,31 +148,6 @@ _TIME_LAST = rf"(?:^| |(?<=\d)t)(?:(?P<at>at) )?{_TIME}$"
 _TIME_FIRST = rf"{_TIME} (?:on )?(?P<rest>.+)"
 
 
-# --------------------------------------------------------------------- now
-
-
-def now_local() -> datetime:
-    """The current time, aware, in the local zone.
-
-    ``CRM_NOW`` (ISO 8601; without an offset it is local time) pins it for tests
-    and demos.
-    """
-    pinned = os.environ.get("CRM_NOW", "").strip()
-    if not pinned:
-        return datetime.now(UTC).astimezone()
-    try:
-        moment = datetime.fromisoformat(pinned)
-    except ValueError:
-        reason = "not an ISO 8601 date-time, e.g. 2026-11-20T09:00:00"
-        raise InvalidValue("CRM_NOW", pinned, reason) from None
-    return moment.astimezone()
-
-
-def today_local() -> date:
-    """Today's date in the local zone (``CRM_NOW`` honoured)."""
-    return now_local().date()
-
-
 # ------------------------------------------------------------------ public
 
 
@@ -253,12 +228,6 @@ def parse_datetime(
         raise InvalidValue(field, text, _OUT_OF_RANGE) from None
 
 
-def to_utc_iso(dt: datetime) -> str:
-    """``2026-11-23T09:00:00Z``: the instant in UTC to the second; naive is local."""
-    utc = dt.astimezone(UTC).replace(tzinfo=None, microsecond=0)
-    return utc.isoformat() + "Z"
-
-
 def from_utc_iso(text: str) -> datetime:
     """The aware UTC datetime written by :func:`to_utc_iso` (``+00:00`` also read).
 
@@ -271,11 +240,6 @@ def from_utc_iso(text: str) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def utc_now_iso() -> str:
-    """The current instant as stored: ``to_utc_iso(now_local())``."""
-    return to_utc_iso(now_local())
 
 
 def format_local(text: str | None, *, seconds: bool = False) -> str:

@@ -50,6 +50,18 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def _tsv_cell(value: Any) -> str:
+    """:func:`cell_text` escaped for TSV; the common types first (a listing is mostly them)."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(_TSV_ESCAPES)  # type: ignore[no-any-return]
+    if value is None:
+        return ""
+    if kind is int:
+        return str(value)
+    return cell_text(value).translate(_TSV_ESCAPES)
+
+
 def neutralise(text: str) -> str:
     """Make a CSV cell safe to open in a spreadsheet."""
     return "'" + text if text.startswith(_FORMULA_START) else text
@@ -95,9 +107,9 @@ def emit(
         return _table(rows, table_columns or columns, title, out, empty_message)
     if fmt == "tsv":
         out.write("\t".join(columns) + "\n")
+        write = out.write
         for row in rows:
-            out.write("\t".join(cell_text(row.get(c)).translate(_TSV_ESCAPES) for c in columns))
-            out.write("\n")
+            write("\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n")
             count += 1
     elif fmt == "csv":
         import csv

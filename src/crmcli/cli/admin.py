@@ -1,7 +1,5 @@
 """Commands outside the entity groups: demo, config."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

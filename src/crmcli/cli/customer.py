@@ -1,7 +1,5 @@
 """``crm customer …``: the people and companies you sell to."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """``crm customer import`` and ``crm customer export``: customers in and out as files."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """``crm deal …``: deals through configurable stages, line items, the pipeline board."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 

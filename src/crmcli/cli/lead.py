@@ -1,7 +1,5 @@
 """``crm lead …``: people who might buy, from first contact to customer (or lost)."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Annotated, Any
 

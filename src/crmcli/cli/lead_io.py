@@ -1,7 +1,5 @@
 """``crm lead import``: purchased lists and web-form exports in, as leads."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -68,13 +68,13 @@ _SORTS = {
 
 
 def _now() -> str:
-    from crmcli.dates import utc_now_iso
+    from crmcli.clock import utc_now_iso
 
     return utc_now_iso()
 
 
 def _today() -> str:
-    from crmcli.dates import today_local
+    from crmcli.clock import today_local
 
     return today_local().isoformat()
 
