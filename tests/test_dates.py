@@ -720,3 +720,37 @@ def test_common_paths_do_not_import_dateutil() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "short"),
+    [
+        ("4h", (4, "hours"), "4h"),
+        ("30d", (30, "days"), "30d"),
+        ("2 weeks", (2, "weeks"), "2w"),
+        ("1 Month", (1, "months"), "1mo"),
+        ("  3   days ", (3, "days"), "3d"),
+    ],
+)
+def test_lengths_of_time(text: str, expected: tuple[int, str], short: str) -> None:
+    from crmcli.dates import format_duration, parse_duration
+
+    assert parse_duration(text) == expected
+    assert format_duration(*expected) == short
+
+
+@pytest.mark.parametrize("text", ["", "5", "0d", "-3d", "3 parsecs", "1.5d", "d", "999999 years"])
+def test_bad_durations_name_the_field(text: str) -> None:
+    from crmcli.dates import parse_duration
+    from crmcli.errors import InvalidValue
+
+    with pytest.raises(InvalidValue, match="--cadence"):
+        parse_duration(text, field="--cadence")
+
+
+def test_adding_a_month_keeps_the_wall_time_and_the_month_end() -> None:
+    from crmcli.dates import add_duration
+
+    start = datetime(2026, 1, 31, 9, 0).astimezone()
+    assert add_duration(start, 1, "months").replace(tzinfo=None) == datetime(2026, 2, 28, 9, 0)
+    assert add_duration(start, 4, "hours").replace(tzinfo=None) == datetime(2026, 1, 31, 13, 0)

@@ -205,3 +205,71 @@ def test_audit_records_every_change_with_its_command(tmp_path: Path) -> None:
     assert json.loads(update["after"])["city"] == "Huế"
     assert json.loads(rows[4]["before"])["email"] == "tam@example.vn"
     assert database.scalar("SELECT count(*) FROM active_command") == 0
+
+
+def test_fixture_v2_is_the_first_two_migrations(tmp_path: Path) -> None:
+    """schema_v2.sql is what migrations 1 and 2 make: the frozen picture of that release."""
+    conn = sqlite3.connect(tmp_path / "m2.db")
+    MIGRATIONS[0](conn)
+    MIGRATIONS[1](conn)
+    conn2 = sqlite3.connect(tmp_path / "fixture.db")
+    conn2.executescript((FIXTURES / "schema_v2.sql").read_text())
+    assert [row for row in _schema(conn2) if row[0] != "migrations"] == _schema(conn)
+    assert (
+        conn2.execute("SELECT * FROM stages").fetchall()
+        == conn.execute("SELECT * FROM stages").fetchall()
+    )
+
+
+def test_v2_database_upgrades_without_loss(tmp_path: Path) -> None:
+    """A schema-2 file (customers, a lead, a won deal with items and history) upgrades to the
+    current schema with every row intact and the new tables usable."""
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "schema_v2.sql").read_text())
+    conn.executescript(
+        """
+        INSERT INTO commands (id, at, argv) VALUES (1, '2026-01-02T03:04:05Z', '["crm"]');
+        INSERT INTO active_command VALUES (1);
+        INSERT INTO customers (id, uid, name, email, birthday, fields, created_at, updated_at)
+        VALUES (7, 'u-7', 'Trần Văn Đức', 'duc@example.vn', '1990-02-28', '{}',
+                '2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z');
+        INSERT INTO leads (id, uid, name, status, customer_id, converted_at, status_changed_at,
+                           created_at, updated_at)
+        VALUES (2, 'l-2', 'Trần Văn Đức', 'converted', 7, '2026-01-03T00:00:00Z',
+                '2026-01-03T00:00:00Z', '2026-01-02T00:00:00Z', '2026-01-03T00:00:00Z');
+        INSERT INTO deals (id, uid, title, customer_id, lead_id, stage_id, amount, currency,
+                           close_date, closed_at, payment_due, stage_changed_at, created_at,
+                           updated_at)
+        VALUES (5, 'd-5', 'Máy lọc nước', 7, 2, 5, 12000000, 'VND', '2026-02-01',
+                '2026-02-01T10:00:00Z', '2026-03-01', '2026-02-01T10:00:00Z',
+                '2026-01-03T00:00:00Z', '2026-02-01T10:00:00Z');
+        INSERT INTO deal_items (id, uid, deal_id, position, product, quantity, unit_price,
+                                created_at)
+        VALUES (1, 'i-1', 5, 1, 'Lõi lọc', 2, 6000000, '2026-01-03T00:00:00Z');
+        INSERT INTO deal_stage_changes (deal_id, from_stage_id, to_stage_id, at)
+        VALUES (5, 1, 5, '2026-02-01T10:00:00Z');
+        DELETE FROM active_command;
+        """
+    )
+    conn.commit()
+    tables = ("customers", "leads", "deals", "deal_items", "deal_stage_changes", "audit")
+    before = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    conn.close()
+
+    database = dbmod.open_db(path, create=False)
+    for table, rows in before.items():
+        after = database.conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+        assert [row[: len(rows[0])] for row in after] == rows
+        assert all(value is None for row in after for value in row[len(rows[0]) :])
+    assert dbmod.schema_version(database.conn) == len(MIGRATIONS)
+    assert [r["id"] for r in customers.list_customers(database, search="duc")] == [7]
+    fresh = dbmod.open_db(tmp_path / "fresh.db", create=True)
+    assert _schema(database.conn) == _schema(fresh.conn)
+    # The new columns and tables take rows, audited like the old ones.
+    with database.write(["crm", "test"]):
+        database.execute("UPDATE customers SET cadence = '30d' WHERE id = 7")
+    image = database.scalar(
+        "SELECT after FROM audit WHERE table_name = 'customers' ORDER BY id DESC LIMIT 1"
+    )
+    assert '"cadence":"30d"' in image

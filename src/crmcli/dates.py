@@ -46,6 +46,9 @@ from crmcli.errors import Unreadable as _Bad
 
 __all__ = [
     "DATE_ORDERS",
+    "add_duration",
+    "format_duration",
+    "parse_duration",
     "format_local",
     "from_utc_iso",
     "now_local",
@@ -240,6 +243,45 @@ def from_utc_iso(text: str) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+_DURATION = re.compile(r"(\d+) ?([a-z]+)")
+_DURATION_SHORT = {
+    "seconds": "s", "minutes": "min", "hours": "h", "days": "d", "weeks": "w",
+    "months": "mo", "years": "y",
+}  # fmt: skip
+_DURATION_MAX = {"seconds": 10**9, "minutes": 10**7, "hours": 10**6, "days": 100_000,
+                 "weeks": 10_000, "months": 5_000, "years": 400}  # fmt: skip
+
+
+def parse_duration(text: str, *, field: str | None = None) -> tuple[int, str]:
+    """A length of time: ``4h``, ``30d``, ``2 weeks``, ``1 month`` -> ``(4, "hours")``.
+
+    The unit is one of seconds, minutes, hours, days, weeks, months, years; the count a
+    positive whole number.  A bare number is refused (days or hours? say which).
+    """
+    norm = " ".join(text.strip().lower().split())
+    match = _DURATION.fullmatch(norm)
+    if match is None:
+        raise InvalidValue(field, text, "not a length of time; try 4h, 3d, 2w, 1 month")
+    count, unit = int(match[1]), _UNITS.get(match[2])
+    if unit is None:
+        units = "minutes, hours, days, weeks, months or years"
+        raise InvalidValue(field, text, f"{match[2]!r} is not a unit of time; use {units}")
+    if not 0 < count <= _DURATION_MAX[unit]:
+        raise InvalidValue(field, text, f"use 1 to {_DURATION_MAX[unit]:,} {unit}")
+    return count, unit
+
+
+def format_duration(count: int, unit: str) -> str:
+    """The short form of a duration: ``(4, "hours")`` -> ``4h``."""
+    return f"{count}{_DURATION_SHORT[unit]}"
+
+
+def add_duration(moment: datetime, count: int, unit: str) -> datetime:
+    """``moment`` moved forward: exactly for hours and smaller, by the calendar (same wall
+    time, month ends kept) for days and larger.  The result is aware, in the local zone."""
+    return _shift_moment(moment.astimezone(), count, unit)
 
 
 def format_local(text: str | None, *, seconds: bool = False) -> str:

@@ -390,3 +390,103 @@ def m002_sales(conn: sqlite3.Connection) -> None:
     triggers += audit_triggers("deal_items", DEAL_ITEM_COLUMNS)
     for sql in triggers:
         conn.execute(sql)
+
+
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+TICKET_STATUSES = ("open", "pending", "resolved", "closed")
+TICKET_EVENT_KINDS = ("opened", "comment", "status", "escalation")
+TICKET_COLUMNS = [
+    "id", "uid", "customer_id", "subject", "description", "priority", "status", "tier",
+    "due_at", "satisfaction", "resolved_at", "closed_at", "reopened", "created_at",
+    "updated_at",
+]  # fmt: skip
+TICKET_EVENT_COLUMNS = ["id", "ticket_id", "kind", "from_value", "to_value", "body", "at"]
+REMINDER_COLUMNS = [
+    "id", "uid", "text", "due_at", "anchor_at", "rule", "customer_id", "lead_id", "deal_id",
+    "ticket_id", "interaction_id", "done_at", "created_at", "updated_at",
+]  # fmt: skip
+
+
+@migration
+def m003_service(conn: sqlite3.Connection) -> None:
+    """Support tickets with their thread, reminders with recurrence, a contact cadence per
+    customer, and the indexes `remind due` reads."""
+    statements = [
+        # Stay-in-touch cadence: a duration such as 30d, 2w or 1mo (dates.parse_duration).
+        "ALTER TABLE customers ADD COLUMN cadence TEXT "
+        "CHECK (cadence IS NULL OR length(cadence) BETWEEN 2 AND 12)",
+        "CREATE INDEX customers_cadence ON customers (id) WHERE cadence IS NOT NULL",
+        # Birthdays by month and day ('MM-DD' of both 'YYYY-MM-DD' and '--MM-DD').
+        "CREATE INDEX customers_birthday ON customers (substr(birthday, -5)) "
+        "WHERE birthday IS NOT NULL",
+        f"""CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
+            description TEXT,
+            priority TEXT NOT NULL CHECK (priority IN {_in(TICKET_PRIORITIES)}),
+            status TEXT NOT NULL CHECK (status IN {_in(TICKET_STATUSES)}),
+            tier INTEGER NOT NULL CHECK (tier IN (1, 2)),
+            due_at TEXT NOT NULL,
+            satisfaction INTEGER CHECK (satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5),
+            resolved_at TEXT,
+            closed_at TEXT,
+            reopened INTEGER NOT NULL CHECK (reopened >= 0),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX tickets_customer ON tickets (customer_id)",
+        "CREATE INDEX tickets_status_due ON tickets (status, due_at)",
+        "CREATE INDEX tickets_priority ON tickets (priority, status)",
+        # The thread: comments, every status change, escalations (from_value/to_value hold
+        # the statuses or tiers).
+        f"""CREATE TABLE ticket_events (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN {_in(TICKET_EVENT_KINDS)}),
+            from_value TEXT,
+            to_value TEXT,
+            body TEXT,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, at)",
+        # A reminder's next time is due_at (UTC).  A recurring one has an RFC 5545 RRULE
+        # value in `rule`, expanded from anchor_at (its first time) in local wall time.
+        """CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 2000),
+            due_at TEXT NOT NULL,
+            anchor_at TEXT NOT NULL,
+            rule TEXT,
+            customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,
+            lead_id INTEGER REFERENCES leads(id) ON DELETE CASCADE,
+            deal_id INTEGER REFERENCES deals(id) ON DELETE CASCADE,
+            ticket_id INTEGER REFERENCES tickets(id) ON DELETE CASCADE,
+            interaction_id INTEGER REFERENCES interactions(id) ON DELETE SET NULL,
+            done_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX reminders_due ON reminders (due_at) WHERE done_at IS NULL",
+        "CREATE INDEX reminders_customer ON reminders (customer_id)",
+        "CREATE INDEX reminders_lead ON reminders (lead_id)",
+        "CREATE INDEX reminders_deal ON reminders (deal_id)",
+        "CREATE INDEX reminders_ticket ON reminders (ticket_id)",
+        "CREATE INDEX reminders_interaction ON reminders (interaction_id)",
+        # remind due: won deals with a payment outstanding, contracts coming to an end.
+        "CREATE INDEX deals_payment_due ON deals (payment_due) "
+        "WHERE payment_due IS NOT NULL AND paid_at IS NULL",
+        "CREATE INDEX deals_contract_end ON deals (contract_end) WHERE contract_end IS NOT NULL",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+    # The customers' audit images gain the cadence.
+    triggers = [f"DROP TRIGGER customers_audit_{a}" for a in ("insert", "update", "delete")]
+    triggers += audit_triggers("customers", [*CUSTOMER_COLUMNS, "cadence"])
+    triggers += audit_triggers("tickets", TICKET_COLUMNS)
+    triggers += audit_triggers("ticket_events", TICKET_EVENT_COLUMNS)
+    triggers += audit_triggers("reminders", REMINDER_COLUMNS)
+    for sql in triggers:
+        conn.execute(sql)

@@ -29,6 +29,29 @@ def _currency(value: str) -> str:
     return normalize_currency(value, field="currency")
 
 
+def _duration(key: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        from crmcli.dates import format_duration, parse_duration
+
+        return format_duration(*parse_duration(value, field=key))
+
+    return check
+
+
+def _days(key: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        text = value.strip().lower().removesuffix("d").strip()
+        if not text.isdigit() or not 0 < int(text) <= 3650:
+            raise InvalidValue(key, value, "a number of days from 1 to 3650, e.g. 14")
+        return str(int(text))
+
+    return check
+
+
+# Ticket due times by priority when `ticket open` gets no --due.
+SLA_DEFAULTS = {"urgent": "4h", "high": "1d", "normal": "3d", "low": "7d"}
+
+
 class Setting:
     """One known setting: its default and the check that normalises a new value."""
 
@@ -56,6 +79,27 @@ SETTINGS: dict[str, Setting] = {
             "default country for phone numbers (ISO code, e.g. VN); numbers become E.164",
         ),
         Setting("currency", "USD", _currency, "default currency for amounts (ISO 4217)"),
+        *(
+            Setting(
+                f"sla_{priority}",
+                default,
+                _duration(f"sla_{priority}"),
+                f"time to resolve a new {priority} ticket when --due is not given (4h, 1d …)",
+            )
+            for priority, default in SLA_DEFAULTS.items()
+        ),
+        Setting(
+            "stale_lead_days",
+            "14",
+            _days("stale_lead_days"),
+            "remind due lists open leads with no contact for this many days",
+        ),
+        Setting(
+            "contract_notice_days",
+            "30",
+            _days("contract_notice_days"),
+            "remind due lists won deals whose contract ends within this many days",
+        ),
     )
 }
 
