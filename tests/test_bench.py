@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-TINY_SALES = ["--sales-customers", "200", "--deals", "300"]
+TINY_SALES = ["--sales-customers", "200", "--deals", "300", "--reminders", "120", "--tickets", "60"]
 
 MEASURES = (
     "floor: interpreter start-up",
@@ -33,8 +33,16 @@ SALES_MEASURES = (
     "deals: floor: sqlite3 shell, list --stage proposal SQL",
     "deals: start-up ratio",
     "deals: query overhead vs crm --version",
+    "due: floor: sqlite3 shell, nothing due",
+    "due: start-up ratio, nothing due",
+    "due: query overhead, nothing due",
+    "due: query overhead, a busy day",
 )
-SALES_COMMANDS = ("crm deal pipeline -f json", "crm deal list --stage proposal --limit 50 -f tsv")
+SALES_COMMANDS = (
+    "crm deal pipeline -f json",
+    "crm deal list --stage proposal --limit 50 -f tsv",
+    "crm remind due",
+)
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -56,7 +64,7 @@ def test_bench_runs_and_reports_every_measure(tmp_path: Path) -> None:
     assert "WARNING" not in result.stdout
     assert "Reproduce: " in result.stdout
     assert (tmp_path / "crm-2000.db").exists()
-    assert (tmp_path / "sales-200-300.db").exists()
+    assert (tmp_path / "sales-200-300-120-60.db").exists()
 
 
 def test_bench_runs_the_sales_part_alone_from_its_cache(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli.followup import NextOpt, NextTextOpt, follow_up
 from crmcli.cli.options import (
     FormatOpt,
     LimitOpt,
@@ -27,6 +28,8 @@ app = group("Customers: add, find, show, edit, log interactions, import and expo
 TABLE_COLUMNS = ("id", "name", "company", "email", "phone", "city", "tags", "last_contacted")
 INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
 DEAL_COLUMNS = ("id", "title", "stage", "value", "probability", "close_date")
+TICKET_COLUMNS = ("id", "subject", "priority", "status", "tier", "due_at", "overdue")
+REMINDER_COLUMNS = ("id", "due_at", "text", "every")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Customer id.", show_default=False)]
 
@@ -137,7 +140,8 @@ def list_(
 
 @app.command("show")
 def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a customer: every field, tags, custom fields, interactions, deals, leads.
+    """Show a customer: every field, tags, custom fields, when the next contact is due
+    (with a cadence), interactions, deals, tickets, pending reminders, leads.
 
     Example: crm customer show 42
     """
@@ -148,15 +152,21 @@ def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
     out = fmt_of(fmt)
     if out == "table":
         from crmcli.cli.deal import for_table
+        from crmcli.dates import today_local
 
         record["deals"] = list(for_table(record["deals"]))
+        due = record["next_contact_due"]
+        if due and due < today_local().isoformat():
+            record["next_contact_due"] = f"{due} (overdue)"
     emit_record(
         record,
         out,
-        columns=core.COLUMNS,
+        columns=core.SHOW_COLUMNS,
         sections={
             "interactions": ("Interactions", INTERACTION_COLUMNS),
             "deals": ("Deals", DEAL_COLUMNS),
+            "tickets": ("Tickets", TICKET_COLUMNS),
+            "reminders": ("Reminders", REMINDER_COLUMNS),
             "leads": ("Converted from leads", ("id", "name", "source", "converted_at")),
         },
         raw=raw,
@@ -182,15 +192,22 @@ def edit(
         list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
     ] = None,
     field: Fields = None,
+    cadence: Annotated[
+        str | None,
+        _opt("Stay in touch at least this often: 30d, 2w, 1mo (crm remind due tells you when)."),
+    ] = None,
     unset: Annotated[
         list[str] | None,
-        typer.Option("--unset", help="Clear a field (email, phone …) or remove a custom field."),
+        typer.Option(
+            "--unset", help="Clear a field (email, phone, cadence …) or remove a custom field."
+        ),
     ] = None,
 ) -> None:
-    """Change a customer's fields, tags or custom fields.
+    """Change a customer's fields, tags, custom fields or contact cadence.
 
-    Example: crm customer edit 42 --phone "0912 345 678" --add-tag vip --field size=L
+    Example: crm customer edit 42 --phone "0912 345 678" --add-tag vip --cadence 30d
     """
+    checked = core.check_cadence(cadence) if cadence is not None else None
     db = database()
     data = _prepare(
         db, add_tag, field, name=name, email=email, phone=phone, company=company, title=title,
@@ -198,8 +215,13 @@ def edit(
     )  # fmt: skip
     with db.write():
         record = core.update(db, customer_id, data, remove_tags=remove_tag or (),
-                             unset=unset or ())  # fmt: skip
+                             unset=unset or (), cadence=checked)  # fmt: skip
+        shown = core.show(db, customer_id) if cadence is not None else None
     info(f"Updated customer {customer_id}: {record['name']}")
+    if shown is not None:
+        info(
+            f"Keep in touch every {shown['cadence']}: next contact due {shown['next_contact_due']}"
+        )
 
 
 @app.command("delete")
@@ -230,17 +252,24 @@ def log(
     at: Annotated[
         str | None, _opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
     ] = None,
+    next_: NextOpt = None,
+    next_text: NextTextOpt = None,
 ) -> None:
     """Record a call, e-mail, meeting or note with a customer; prints its id.
 
-    Example: crm customer log 42 --type call "Asked for a quote on 20 units" --at "yesterday 3pm"
+    With --next, a follow-up reminder is added in the same step.
+
+    Example: crm customer log 42 --type call "Asked for a quote" --next "friday 9am"
     """
     db = database()
     happened = parse_when(at, "--at", db) if at else None
+    plan = follow_up(db, text, next_, next_text)
     with db.write():
         interaction_id = core.log(db, customer_id, kind, text, happened)
+        reminder = plan.add(db, ("customer", customer_id), interaction_id)
     print(interaction_id)
     info(f"Logged {kind} {interaction_id} for customer {customer_id}")
+    plan.announce(reminder)
 
 
 @app.command("dupes")

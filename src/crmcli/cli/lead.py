@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli.followup import NextOpt, NextTextOpt, follow_up
 from crmcli.cli.options import (
     FormatOpt,
     LimitOpt,
@@ -211,21 +212,27 @@ def log(
     at: Annotated[
         str | None, _opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
     ] = None,
+    next_: NextOpt = None,
+    next_text: NextTextOpt = None,
 ) -> None:
     """Record a call, e-mail, meeting or note with a lead; prints its id.
 
-    A new lead becomes contacted.
+    A new lead becomes contacted.  With --next, a follow-up reminder for the lead is added
+    in the same step.
 
-    Example: crm lead log 7 --type call "Interested; call back Friday" --at "today 10am"
+    Example: crm lead log 7 --type call "Interested; call back Friday" --next "friday 10am"
     """
     db = database()
     happened = parse_when(at, "--at", db) if at else None
+    plan = follow_up(db, text, next_, next_text)
     with db.write():
         logged = core.log(db, lead_id, kind, text, happened)
+        reminder = plan.add(db, ("lead", lead_id), logged.interaction_id)
     print(logged.interaction_id)
     info(f"Logged {kind} {logged.interaction_id} for lead {lead_id}")
     if logged.status_to:
         info(f"Lead {lead_id} is now {logged.status_to} (was {logged.status_from})")
+    plan.announce(reminder)
 
 
 @app.command("status")

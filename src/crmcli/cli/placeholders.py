@@ -17,6 +17,4 @@ def _group(text: str) -> typer.Typer:
     return group
 
 
-ticket = _group("Support tickets with priorities, SLAs and escalation.")
-remind = _group("Reminders and the daily digest for cron (crm remind due).")
 report = _group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity.")

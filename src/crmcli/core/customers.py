@@ -36,6 +36,9 @@ COLUMNS = (
     "birthday", "source", "notes", "tags", "fields", "last_contacted", "created_at",
     "updated_at",
 )  # fmt: skip
+# `show` adds the contact cadence and when the next contact is due.
+_LAST = COLUMNS.index("last_contacted") + 1
+SHOW_COLUMNS = (*COLUMNS[:_LAST], "cadence", "next_contact_due", *COLUMNS[_LAST:])
 
 # --sort names -> SQL (never paste user text into SQL).
 SORTS = {
@@ -105,6 +108,33 @@ def check_value(name: str, raw: str, config: Config) -> str | None:
             raise InvalidValue("birthday", raw, "is in the future")
         return day.isoformat()
     return value
+
+
+CADENCE_UNITS = ("days", "weeks", "months", "years")
+
+
+def check_cadence(raw: str, *, field: str = "--cadence") -> str:
+    """A stay-in-touch cadence, normalised: ``30 days`` -> ``30d``, ``1 month`` -> ``1mo``."""
+    from crmcli.dates import format_duration, parse_duration
+
+    count, unit = parse_duration(raw, field=field)
+    if unit not in CADENCE_UNITS:
+        raise InvalidValue(field, raw, "a cadence is days, weeks, months or years: 30d, 2w, 1mo")
+    return format_duration(count, unit)
+
+
+def next_contact_due(
+    cadence: str | None, last_contacted: str | None, created_at: str
+) -> str | None:
+    """The local date a customer with ``cadence`` is due a contact: the last interaction
+    (or, never contacted, the day they were added) plus the cadence.  Computed, never
+    stored, so every logged interaction moves it."""
+    if not cadence:
+        return None
+    from crmcli.dates import add_duration, from_utc_iso, parse_duration
+
+    since = from_utc_iso(last_contacted or created_at)
+    return add_duration(since, *parse_duration(cadence)).date().isoformat()
 
 
 def check_tag(raw: str) -> str:
@@ -326,13 +356,20 @@ def interactions(db: Database, customer_id: int) -> list[dict[str, Any]]:
 
 
 def show(db: Database, customer_id: int) -> dict[str, Any]:
-    """All about one customer: fields, tags, custom fields, the interaction timeline, the
-    deals and the leads converted into it."""
-    from crmcli.core import deals
+    """All about one customer: fields, tags, custom fields, the contact cadence and when
+    the next contact is due, the interaction timeline, the deals, tickets, pending
+    reminders and the leads converted into it."""
+    from crmcli.core import deals, reminders, tickets
 
     record = get(db, customer_id)
+    record["cadence"] = db.scalar("SELECT cadence FROM customers WHERE id = ?", (customer_id,))
+    record["next_contact_due"] = next_contact_due(
+        record["cadence"], record["last_contacted"], record["created_at"]
+    )
     record["interactions"] = interactions(db, customer_id)
     record["deals"] = deals.for_customer(db, customer_id)
+    record["tickets"] = tickets.for_customer(db, customer_id)
+    record["reminders"] = reminders.for_customer(db, customer_id)
     record["leads"] = list(db.query(LEADS_SQL, (customer_id,)))
     return record
 
@@ -376,7 +413,7 @@ def add(db: Database, data: CustomerInput) -> int:
 
 
 INSERT_TAG = "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, ?)"
-_UPDATABLE = frozenset((*FIELDS, "fields", "updated_at"))
+_UPDATABLE = frozenset((*FIELDS, "fields", "cadence", "updated_at"))
 
 
 def _add_tags(db: Database, customer_id: int, tags: Iterable[str]) -> None:
@@ -401,17 +438,26 @@ def update(
     *,
     remove_tags: Iterable[str] = (),
     unset: Iterable[str] = (),
+    cadence: str | None = None,
 ) -> dict[str, Any]:
-    """Change fields, tags and custom fields; returns the customer as it now is."""
+    """Change fields, tags, custom fields and the contact cadence (``cadence``: a value from
+    :func:`check_cadence`; ``unset`` may name ``cadence``); returns the customer as it now
+    is."""
     current = get(db, customer_id)
     values = dict(data.values)
     fields = dict(current["fields"])
     fields.update(data.fields)
+    old_cadence = db.scalar("SELECT cadence FROM customers WHERE id = ?", (customer_id,))
+    new_cadence = old_cadence if cadence is None else cadence
     for key in unset:
         if key == "name":
             raise InvalidValue("--unset", key, "a customer always has a name")
         if key in FIELDS:
             values[key] = None
+        elif key == "cadence":
+            if cadence is not None:
+                raise UsageError("give --cadence or --unset cadence, not both")
+            new_cadence = None
         elif key in fields:
             del fields[key]
         else:
@@ -419,6 +465,8 @@ def update(
     if "name" in values and not values["name"]:
         raise InvalidValue("name", "", "must not be empty")
     changed = {k: v for k, v in values.items() if current.get(k) != v}
+    if new_cadence != old_cadence:
+        changed["cadence"] = new_cadence
     if fields != current["fields"]:
         changed["fields"] = json.dumps(fields, ensure_ascii=False, sort_keys=True)
     write_changes(db, customer_id, changed, _now())

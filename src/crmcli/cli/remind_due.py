@@ -1,0 +1,85 @@
+"""``crm remind due`` (the cron digest) and ``crm remind export --ics``.
+
+Kept apart from the reminder commands: ``remind due`` runs every morning from cron, so its
+module loads nothing it does not use.
+"""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmcli.cli.options import FormatOpt, database, fmt_of
+
+
+def due(
+    within: Annotated[
+        str | None,
+        typer.Option(
+            "--within",
+            metavar="DURATION",
+            help="Also what falls due this far ahead: 3d, 1w, 12h.",
+            show_default=False,
+        ),
+    ] = None,
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help="Exit 1 when nothing is due (for `&& notify`)."),
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """What is overdue or due today, from every source, one line each.
+
+    Reminders, birthdays, customers past their contact cadence, leads not contacted for
+    stale_lead_days, open deals past their close date, unpaid payments due, contracts
+    ending within contract_notice_days, tickets past due.  Prints nothing when nothing is
+    due, so cron mails nothing.  In a crontab: 0 8 * * * crm remind due
+
+    Example: crm remind due --within 3d
+    """
+    from crmcli.core import due as core
+
+    db = database()
+    items = core.collect(db, within=within)
+    if fmt is None:
+        count = core.write_lines(items, sys.stdout)
+    else:
+        from crmcli.render import emit
+
+        count = emit(items, core.COLUMNS, fmt_of(fmt))
+    if exit_code and count == 0:
+        raise typer.Exit(1)
+
+
+def export(
+    ics: Annotated[
+        str,
+        typer.Option(
+            "--ics",
+            metavar="FILE",
+            help="Write an iCalendar (RFC 5545) file; '-' for stdout.",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Export reminders, birthdays, deal close dates and ticket due times as a calendar.
+
+    Every event keeps a stable UID, so importing a new export updates the events instead
+    of duplicating them.
+
+    Example: crm remind export --ics ~/crm.ics
+    """
+    from crmcli.core.ics import write_calendar
+
+    db = database()
+    if ics == "-":
+        write_calendar(db, sys.stdout)
+        return
+    from crmcli.cli.options import info
+    from crmcli.io.tabular import atomic_output
+
+    with atomic_output(Path(ics).expanduser(), force=force) as out:
+        count = write_calendar(db, out)
+    info(f"Wrote {count} events to {ics}")
