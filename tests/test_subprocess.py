@@ -147,7 +147,10 @@ def test_concurrent_writers_do_not_hit_database_is_locked(db_path: Path) -> None
     conn.close()
 
 
-DENY = ("rich", "sqlite_utils", "dateutil", "email_validator", "phonenumbers", "pydantic")
+DENY = (
+    "rich", "sqlite_utils", "dateutil", "email_validator", "phonenumbers", "pydantic",
+    "icalendar", "vobject",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -163,12 +166,30 @@ DENY = ("rich", "sqlite_utils", "dateutil", "email_validator", "phonenumbers", "
         ("deal", "list", "--stage", "proposal", "--limit", "50", "-f", "tsv"),
         ("deal", "show", "1", "-f", "json"),
         ("deal", "pipeline", "-f", "json"),
+        ("remind", "due"),
+        ("remind", "due", "-f", "json"),
+        ("remind", "list", "-f", "tsv"),
+        ("ticket", "list", "-f", "tsv"),
+        ("ticket", "show", "1", "-f", "json"),
     ],
 )
 def test_plain_commands_do_not_import_heavy_modules(db_path: Path, args: tuple[str, ...]) -> None:
     run("customer", "add", "An", "--email", "an@example.vn", "--phone", "0912 345 678")
     run("lead", "add", "An", "--email", "an@example.vn", "--phone", "0912 345 678")
     run("deal", "add", "Laptops", "--customer", "1", "--amount", "1200", "--stage", "proposal")
+    run("deal", "edit", "1", "--close", "2026-01-01")  # overdue: remind due has a line
+    run("ticket", "open", "1", "Máy in hỏng", "--due", "2026-01-01 09:00")
+    run(
+        "remind",
+        "add",
+        "Call An",
+        "--at",
+        "2026-01-01 09:00",
+        "--customer",
+        "1",
+        "--every",
+        "weekly",
+    )
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "crmcli", *args],
         capture_output=True,

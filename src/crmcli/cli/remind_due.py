@@ -75,11 +75,20 @@ def export(
 
     db = database()
     if ics == "-":
-        write_calendar(db, sys.stdout)
+        import io
+
+        # RFC 5545 wants UTF-8 and CRLF whatever the terminal's encoding or platform.
+        sys.stdout.flush()
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            write_calendar(db, stream)
+            stream.flush()
+        finally:
+            stream.detach()
         return
     from crmcli.cli.options import info
     from crmcli.io.tabular import atomic_output
 
     with atomic_output(Path(ics).expanduser(), force=force) as out:
         count = write_calendar(db, out)
-    info(f"Wrote {count} events to {ics}")
+    info(f"Wrote {count} event{'' if count == 1 else 's'} to {ics}")
