@@ -47,7 +47,7 @@ def due(
     else:
         from crmcli.render import emit
 
-        count = emit(items, core.COLUMNS, fmt_of(fmt))
+        count = emit(core.records(items), core.COLUMNS, fmt_of(fmt))
     if exit_code and count == 0:
         raise typer.Exit(1)
 

@@ -13,7 +13,7 @@ An item is due when its time falls before the horizon: the end of today, or furt
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
@@ -125,6 +125,10 @@ class Window:
         self.today_iso = self.today.isoformat()
         self.tomorrow = (self.today + timedelta(days=1)).isoformat()
 
+    def ahead(self, day: str) -> str:
+        """The status of a later date: ``in 3d``."""
+        return f"in {(date.fromisoformat(day) - self.today).days}d"
+
     def utc(self, moment: datetime) -> str:
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -198,20 +202,32 @@ def parse_within(text: str | None) -> tuple[int, str] | None:
     return count, unit
 
 
+# An item, as a tuple that sorts soonest first: (local wall time or date, rank of its kind,
+# id, then the fields of COLUMNS).  Tuples, not dicts: a busy database has a hundred thousand
+# items and cron wants them as lines.
+Item = tuple[
+    str, int, int, str, int, str, str, str, str, int | None, int | None, int | None, int | None
+]
+
+
 def collect(db: Database, *, within: str | None = None, now: datetime | None = None) -> list[
-    dict[str, Any]
+    Item
 ]:  # fmt: skip
     """Every due item, soonest first (overdue ones first of all)."""
     from crmcli.clock import now_local
 
     window = Window(now or now_local(), parse_within(within), _settings(db))
-    items: list[dict[str, Any]] = []
+    items: list[Item] = []
     for kind, sql, params in queries(window):
-        rows = db.conn.execute(sql, params)
-        items.extend(_ITEMS[kind](window, rows))
-    rank = {kind: i for i, kind in enumerate(KINDS)}
-    items.sort(key=lambda item: (item["_local"], rank[item["kind"]], item["id"]))
+        items.extend(_ITEMS[kind](window, db.conn.execute(sql, params)))
+    items.sort()  # each source is already in order: timsort merges the runs
     return items
+
+
+def records(items: Iterable[Item]) -> Iterator[dict[str, Any]]:
+    """Items as records with the fields of :data:`COLUMNS`."""
+    for item in items:
+        yield dict(zip(COLUMNS, item[3:], strict=True))
 
 
 # -- one maker per source: rows in, items out ---------------------------------------------
@@ -233,28 +249,25 @@ def _item(
     lead_id: int | None = None,
     deal_id: int | None = None,
     ticket_id: int | None = None,
-) -> dict[str, Any]:
-    """``due``: UTC ISO text of an instant or ISO date; ``local``: its local wall time as
+) -> Item:
+    """``due``: UTC ISO text of an instant or an ISO date; ``local``: its local wall time as
     ``YYYY-MM-DD HH:MM`` (an instant) or the date itself."""
     if len(due) > 10:  # an instant
         status = "overdue" if due < window.now_utc else "today" if local < window.tomorrow else ""
+        if not status:
+            status = window.ahead(local[:10])
     else:
-        status = "overdue" if due < window.today_iso else "today" if due == window.today_iso else ""
-    if not status:
-        status = f"in {(date.fromisoformat(local[:10]) - window.today).days}d"
-    return {
-        "kind": kind,
-        "id": record_id,
-        "due": due,
-        "status": status,
-        "text": text,
-        "who": who,
-        "customer_id": customer_id,
-        "lead_id": lead_id,
-        "deal_id": deal_id,
-        "ticket_id": ticket_id,
-        "_local": local,
-    }
+        status = _date_status(window, due)
+    return (
+        local, _RANK[kind], record_id, kind, record_id, due, status, text, who, customer_id,
+        lead_id, deal_id, ticket_id,
+    )  # fmt: skip
+
+
+def _date_status(window: Window, day: str) -> str:
+    if day < window.today_iso:
+        return "overdue"
+    return "today" if day == window.today_iso else window.ahead(day)
 
 
 def _local(utc_text: str) -> str:
@@ -267,7 +280,7 @@ def _customer(customer_id: int | None, name: str | None) -> str:
     return f"customer {customer_id} {name}" if customer_id is not None else ""
 
 
-def _reminders(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
+def _reminders(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
     for rid, text, due_at, rule, cid, lid, did, tid, customer, lead, deal, ticket in rows:
         parts = []
         if cid is not None:
@@ -285,7 +298,7 @@ def _reminders(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[s
         )  # fmt: skip
 
 
-def _tickets(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
+def _tickets(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
     for tid, subject, priority, due_at, cid, customer in rows:
         yield _item(
             "ticket", tid, due_at, _local(due_at), window,
@@ -294,22 +307,22 @@ def _tickets(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str
         )  # fmt: skip
 
 
-def _deals(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
-    for did, title, close_date, stage, cid, customer in rows:
-        yield _item(
-            "deal", did, close_date, close_date, window,
-            f"deal {did} to close ({stage}): {title}", _customer(cid, customer),
-            customer_id=cid, deal_id=did,
+def _deals(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
+    rank, today = _RANK["deal"], window.today_iso
+    for did, title, close_date, stage, cid, customer in rows:  # the busiest source: inlined
+        status = "overdue" if close_date < today else _date_status(window, close_date)
+        yield (
+            close_date, rank, did, "deal", did, close_date, status,
+            f"deal {did} to close ({stage}): {title}", f"customer {cid} {customer}", cid,
+            None, did, None,
         )  # fmt: skip
 
 
-def _payments(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
-    for did, title, payment_due, amount, currency, cid, customer in rows:
-        value = ""
-        if amount is not None:
-            from crmcli.money import format_money
+def _payments(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
+    from crmcli.money import format_money
 
-            value = f" {format_money(amount, currency)}"
+    for did, title, payment_due, amount, currency, cid, customer in rows:
+        value = "" if amount is None else f" {format_money(amount, currency)}"
         yield _item(
             "payment", did, payment_due, payment_due, window,
             f"payment due for deal {did}{value}: {title}", _customer(cid, customer),
@@ -317,7 +330,7 @@ def _payments(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[st
         )  # fmt: skip
 
 
-def _contracts(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
+def _contracts(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
     for did, title, contract_end, number, cid, customer in rows:
         what = f"contract {number}" if number else "contract"
         yield _item(
@@ -327,7 +340,7 @@ def _contracts(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[s
         )  # fmt: skip
 
 
-def _birthdays(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
+def _birthdays(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
     for cid, name, birthday in rows:
         month, day = int(birthday[-5:-3]), int(birthday[-2:])
         when = _next_birthday(window.today, month, day)
@@ -351,7 +364,7 @@ def _next_birthday(today: date, month: int, day: int) -> date:
     raise AssertionError("unreachable: a birthday comes once a year")
 
 
-def _cadence(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
+def _cadence(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
     for cid, name, cadence, last_contact in rows:
         from crmcli.dates import add_duration, parse_duration  # only when there are some
 
@@ -367,7 +380,7 @@ def _cadence(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str
         )  # fmt: skip
 
 
-def _leads(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, Any]]:
+def _leads(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
     for lid, name, status, last_contact in rows:
         last = datetime.fromisoformat(last_contact.replace("Z", "+00:00")).astimezone().date()
         due = last + timedelta(days=window.stale_days)
@@ -378,6 +391,7 @@ def _leads(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[dict[str, 
         )  # fmt: skip
 
 
+_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 _ITEMS = {
     "reminder": _reminders,
     "ticket": _tickets,
@@ -393,16 +407,18 @@ _ITEMS = {
 # -- plain lines for cron and terminals ---------------------------------------------------
 
 
-def write_lines(items: Iterable[dict[str, Any]], out: IO[str]) -> int:
+def write_lines(items: Iterable[Item], out: IO[str]) -> int:
     """One plain line per item: ``2026-11-20 09:00  overdue  reminder 4: … — customer 42 …``.
     Nothing at all when nothing is due (cron mails any output)."""
     from crmcli.text import visible
 
     count = 0
     write = out.write
-    for item in items:
-        who = f" — {item['who']}" if item["who"] and item["kind"] != "birthday" else ""
-        line = f"{item['_local']:<16}  {item['status']:<7}  {item['text']}{who}"
+    for local, _, _, kind, _, _, status, text, who, *_ in items:
+        if who and kind != "birthday":
+            line = f"{local:<16}  {status:<7}  {text} — {who}"
+        else:
+            line = f"{local:<16}  {status:<7}  {text}"
         write((line if line.isprintable() else visible(line)) + "\n")
         count += 1
     return count
