@@ -319,9 +319,9 @@ def _deals(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
 
 
 def _payments(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
-    from crmcli.money import format_money
-
     for did, title, payment_due, amount, currency, cid, customer in rows:
+        from crmcli.money import format_money  # once there is a row: a cached lookup after
+
         value = "" if amount is None else f" {format_money(amount, currency)}"
         yield _item(
             "payment", did, payment_due, payment_due, window,
@@ -410,15 +410,22 @@ _ITEMS = {
 def write_lines(items: Iterable[Item], out: IO[str]) -> int:
     """One plain line per item: ``2026-11-20 09:00  overdue  reminder 4: … — customer 42 …``.
     Nothing at all when nothing is due (cron mails any output)."""
-    from crmcli.text import visible
-
     count = 0
-    write = out.write
+    batch: list[str] = []
     for local, _, _, kind, _, _, status, text, who, *_ in items:
         if who and kind != "birthday":
             line = f"{local:<16}  {status:<7}  {text} — {who}"
         else:
             line = f"{local:<16}  {status:<7}  {text}"
-        write((line if line.isprintable() else visible(line)) + "\n")
+        if not line.isprintable():
+            from crmcli.text import visible
+
+            line = visible(line)
+        batch.append(line)
         count += 1
+        if len(batch) == 4096:
+            out.write("\n".join(batch) + "\n")
+            batch.clear()
+    if batch:
+        out.write("\n".join(batch) + "\n")
     return count
