@@ -150,6 +150,8 @@ def display(name: str, value: Any) -> str:
     """A value as a person reads it in a table: local times, lists joined, text made safe."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if name.endswith(("_at", "_contacted")) and isinstance(value, str):
         from crmcli.dates import format_local
 
