@@ -264,10 +264,11 @@ def parse_duration(text: str, *, field: str | None = None) -> tuple[int, str]:
     match = _DURATION.fullmatch(norm)
     if match is None:
         raise InvalidValue(field, text, "not a length of time; try 4h, 3d, 2w, 1 month")
-    count, unit = int(match[1]), _UNITS.get(match[2])
+    digits, unit = match[1], _UNITS.get(match[2])
     if unit is None:
         units = "minutes, hours, days, weeks, months or years"
         raise InvalidValue(field, text, f"{match[2]!r} is not a unit of time; use {units}")
+    count = int(digits) if len(digits) <= 12 else 0  # int() refuses 4,300+ digits
     if not 0 < count <= _DURATION_MAX[unit]:
         raise InvalidValue(field, text, f"use 1 to {_DURATION_MAX[unit]:,} {unit}")
     return count, unit
@@ -560,14 +561,18 @@ def _localize(moment: datetime) -> datetime:
     """An aware local datetime; naive means local wall time.
 
     A wall time skipped by a DST change moves forward (02:30 -> 03:30); a repeated
-    one is its first occurrence.
+    one is its first occurrence.  A time whose UTC instant falls outside the calendar
+    (local 0001-01-01 00:00 east of UTC) raises OverflowError, as other overflows do.
     """
-    if moment.tzinfo is not None:
-        return moment.astimezone()
-    aware = moment.astimezone()
-    if aware.replace(tzinfo=None) != moment:
-        return moment.replace(fold=1).astimezone()
-    return aware
+    try:
+        if moment.tzinfo is not None:
+            return moment.astimezone()
+        aware = moment.astimezone()
+        if aware.replace(tzinfo=None) != moment:
+            return moment.replace(fold=1).astimezone()
+        return aware
+    except ValueError as exc:  # "year 0 is out of range"
+        raise OverflowError(str(exc)) from None
 
 
 def _weekday(today: date, target: int, which: str | None) -> date:

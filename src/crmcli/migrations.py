@@ -481,6 +481,8 @@ def m003_service(conn: sqlite3.Connection) -> None:
         "CREATE INDEX deals_payment_due ON deals (payment_due) "
         "WHERE payment_due IS NOT NULL AND paid_at IS NULL",
         "CREATE INDEX deals_contract_end ON deals (contract_end) WHERE contract_end IS NOT NULL",
+        # report pipeline: the average age in stage of open deals, from the index alone.
+        "CREATE INDEX deals_stage_age ON deals (stage_id, currency, stage_changed_at)",
     ]
     for sql in statements:
         conn.execute(sql)
@@ -491,4 +493,14 @@ def m003_service(conn: sqlite3.Connection) -> None:
     triggers += audit_triggers("ticket_events", TICKET_EVENT_COLUMNS)
     triggers += audit_triggers("reminders", REMINDER_COLUMNS)
     for sql in triggers:
+        conn.execute(sql)
+    # crm history / crm undo.  Settings are audited like every other table (a TEXT key: the
+    # rowid is the audit row_id, the images carry key and value), and an undone command
+    # points at the command that undid it.
+    undo = [
+        "ALTER TABLE commands ADD COLUMN undone_by INTEGER REFERENCES commands(id)",
+        "CREATE INDEX commands_undone_by ON commands (undone_by) WHERE undone_by IS NOT NULL",
+        *audit_triggers("settings", ["key", "value"], key="rowid"),
+    ]
+    for sql in undo:
         conn.execute(sql)

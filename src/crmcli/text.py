@@ -45,6 +45,11 @@ def clean(
         )
     if "\x00" in text:
         raise InvalidValue(field, text, "contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, e.g. "\udcff" in a JSON file
+            raise InvalidValue(field, text, "is not valid Unicode text") from None
     if not multiline and ("\n" in text or "\r" in text):
         raise InvalidValue(field, text, "must be on one line")
     return text

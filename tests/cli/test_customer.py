@@ -367,3 +367,18 @@ def test_demo_fills_once_and_never_mixes_with_real_data(crm, tmp_path: Path) -> 
     mixed = crm("demo")
     assert mixed.exit_code == 1 and "--db demo.db" in mixed.stderr
     assert crm("customer", "list", "-f", "ids").stdout == "1\n"
+
+
+def test_merge_keeps_the_other_customers_tickets_and_reminders(crm) -> None:
+    import json
+
+    keep = int(crm("customer", "add", "Nguyễn Văn An").stdout)
+    other = int(crm("customer", "add", "Nguyen Van An").stdout)
+    assert crm("ticket", "open", str(other), "Máy in hỏng").exit_code == 0
+    assert (
+        crm("remind", "add", "Gọi lại", "--at", "tomorrow", "--customer", str(other)).exit_code == 0
+    )
+    assert crm("customer", "merge", str(keep), str(other), "--yes").exit_code == 0
+    shown = json.loads(crm("customer", "show", str(keep), "-f", "json").stdout)
+    assert [t["subject"] for t in shown["tickets"]] == ["Máy in hỏng"]
+    assert [r["text"] for r in shown["reminders"]] == ["Gọi lại"]

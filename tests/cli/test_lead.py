@@ -562,7 +562,7 @@ def test_every_lead_command_has_help_with_an_example(crm) -> None:
 
     names = [c.name for c in app.registered_commands]
     assert set(names) == {
-        "add", "list", "show", "edit", "delete", "log", "status", "convert", "import",
+        "add", "list", "show", "edit", "delete", "log", "status", "convert", "import", "forget",
     }  # fmt: skip
     for name in names:
         result = crm("lead", name, "--help")

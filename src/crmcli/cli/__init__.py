@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import options
-from crmcli.errors import EXIT_INTERRUPTED, CrmError
+from crmcli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CrmError, UsageError
 
 # Commands and groups, imported only when used: `crm customer list` pays for no other.
 # name -> (module, attribute): a Typer; a one-command Typer stands for that command.
@@ -28,10 +28,15 @@ GROUPS: dict[str, tuple[str, str]] = {
     "deal": ("crmcli.cli.deal", "app"),
     "ticket": ("crmcli.cli.ticket", "app"),
     "remind": ("crmcli.cli.remind", "app"),
-    "report": ("crmcli.cli.placeholders", "report"),
+    "report": ("crmcli.cli.report", "app"),
     "demo": ("crmcli.cli.admin", "demo_app"),
     "config": ("crmcli.cli.admin", "config_app"),
     "completion": ("crmcli.cli.admin", "completion_app"),
+    "backup": ("crmcli.cli.safety", "backup_app"),
+    "restore": ("crmcli.cli.safety", "restore_app"),
+    "doctor": ("crmcli.cli.safety", "doctor_app"),
+    "history": ("crmcli.cli.history", "history_app"),
+    "undo": ("crmcli.cli.history", "undo_app"),
 }
 
 
@@ -67,11 +72,13 @@ class CrmGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        code = handle(
-            lambda: super(CrmGroup, self).main(
+        def call() -> Any:
+            _check_text(sys.argv[1:] if args is None else args)
+            return super(CrmGroup, self).main(
                 args, prog_name, complete_var, standalone_mode=False, **extra
             )
-        )
+
+        code = handle(call)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -177,11 +184,34 @@ def handle(call: Any) -> int:
     except sqlite3.Error as exc:
         _error(f"database: {exc}; nothing was changed")
         return 1
-    except Exception as exc:  # a bug: say so in one line, the traceback on request
-        if os.environ.get("CRM_DEBUG"):
-            raise
-        _error(f"internal error: {type(exc).__name__}: {exc} (CRM_DEBUG=1 shows the traceback)")
-        return 70
+    except OverflowError as exc:
+        if "SQLite INTEGER" not in str(exc):  # a bug, reported below
+            return _internal(exc)
+        # An id or count past SQLite's 64-bit integers: crm customer show 99999999999999999999
+        _error(f"a number given is too large (the largest is {2**63 - 1}); nothing was changed")
+        return EXIT_USAGE
+    except Exception as exc:
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> int:
+    """A bug: say so in one line, the traceback on request."""
+    if os.environ.get("CRM_DEBUG"):
+        raise exc
+    _error(f"internal error: {type(exc).__name__}: {exc} (CRM_DEBUG=1 shows the traceback)")
+    return 70
+
+
+def _check_text(args: Sequence[str]) -> None:
+    """Refuse an argument that is not UTF-8 (bytes from a Latin-1 terminal reach Python as
+    lone surrogates, which SQLite cannot store): one clear line instead of an internal error."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"{ascii(arg[:60])} is not UTF-8 text; set your terminal to UTF-8 (LANG=C.UTF-8)"
+            ) from None
 
 
 def _error(message: str) -> None:

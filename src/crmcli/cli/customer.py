@@ -1,6 +1,8 @@
 """``crm customer …``: the people and companies you sell to."""
 
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -219,8 +221,9 @@ def edit(
         shown = core.show(db, customer_id) if cadence is not None else None
     info(f"Updated customer {customer_id}: {record['name']}")
     if shown is not None:
+        due = shown["next_contact_due"]  # None: past the year 9999
         info(
-            f"Keep in touch every {shown['cadence']}: next contact due {shown['next_contact_due']}"
+            f"Keep in touch every {shown['cadence']}" + (f": next contact due {due}" if due else "")
         )
 
 
@@ -235,7 +238,9 @@ def delete(customer_id: IdArg, yes: YesOpt = False) -> None:
     deals = core.deal_count(db, customer_id)
     with_deals = f" and {deals} deal{'s' if deals != 1 else ''}" if deals else ""
     confirm(
-        f"Delete customer {customer_id} ({record['name']}), their history{with_deals}?", yes=yes
+        f"Delete customer {customer_id} ({record['name']}), their history{with_deals}? "
+        "(crm undo brings them back)",
+        yes=yes,
     )
     with db.write():
         core.delete(db, customer_id)
@@ -304,6 +309,68 @@ def merge(
     with db.write():
         core.merge(db, keep, other)
     info(f"Merged customer {other} into {keep}")
+
+
+@app.command("export-person")
+def export_person(
+    customer_id: IdArg,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to FILE (mode 0600, written atomically) instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Everything held about one customer as one JSON document (a data access request).
+
+    The customer with tags and custom fields, interactions, deals with items and stage
+    history, tickets with their thread, reminders, the leads converted into them and every
+    change to these records in the history.
+
+    Example: crm customer export-person 42 -o an-nguyen.json
+    """
+    from crmcli.core import privacy
+    from crmcli.render import to_json
+
+    document = privacy.export_person(database(), customer_id)
+    text = to_json(document, indent=2) + "\n"
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    from crmcli.io.tabular import atomic_output
+
+    with atomic_output(output, force=force) as fh:
+        fh.write(text)
+    info(f"Exported everything held about customer {customer_id} to {output}")
+
+
+@app.command("forget")
+def forget(customer_id: IdArg, yes: YesOpt = False) -> None:
+    """Erase a customer's personal data for good (right to erasure); figures stay.
+
+    Name, contact details, notes, custom fields and tags go, as do the texts of their
+    interactions, tickets, reminders and converted leads, from the records, the search index
+    and the history.  Deals keep amounts, stages and dates (titles become 'deal N'), so
+    reports stay true.  This cannot be undone, not even with crm undo.
+
+    Example: crm customer forget 42 --yes
+    """
+    from crmcli.cli.safety import run_forget
+
+    db = database()
+    record = core.get(db, customer_id)
+    confirm(
+        f"Forget customer {customer_id} ({record['name']})? Their personal data is erased "
+        "everywhere, history included; deals stay as anonymous figures. "
+        "This cannot be undone",
+        yes=yes,
+    )
+    run_forget(db, ["crm", "customer", "forget", str(customer_id)], customer_id=customer_id)
 
 
 from crmcli.cli import customer_io  # noqa: E402,F401  (registers import/export)

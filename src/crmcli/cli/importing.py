@@ -1,5 +1,6 @@
-"""What ``crm customer import`` and ``crm lead import`` share: options, the dry-run database,
-the progress bar, the report of bad rows, and the one-transaction run."""
+"""What the imports (``crm customer import``, ``crm lead import``, ``crm deal import``)
+share: options, the dry-run database, the progress bar, the report of bad rows, and the
+one-transaction run."""
 
 from __future__ import annotations
 
@@ -27,20 +28,54 @@ class DataFormat(StrEnum):
     tsv = "tsv"
     json = "json"
     jsonl = "jsonl"
+    vcard = "vcard"
 
 
 FileArg = Annotated[
     str,
     typer.Argument(
-        metavar="FILE", help="CSV, TSV, JSON or JSON Lines file; - reads stdin.", show_default=False
+        metavar="FILE",
+        help="CSV, TSV, JSON, JSON Lines or vCard file; - reads stdin.",
+        show_default=False,
     ),
 ]
 InputFormatOpt = Annotated[
     DataFormat | None,
     typer.Option(
         "--input-format",
+        "-f",
         help="Format of FILE (default: from its extension, else from its content).",
         case_sensitive=False,
+        show_default=False,
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        metavar="NAME",
+        help="Text encoding of FILE when it is not UTF-8: cp1252, latin-1, utf-16, "
+        "windows-1258 … (never guessed; a UTF-16 byte order mark is read).",
+        show_default=False,
+    ),
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        metavar="CHAR",
+        help="CSV cell separator: , ; tab or | (default: sniffed from the first lines).",
+        show_default=False,
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="COLUMN=FIELD",
+        help="Read COLUMN as FIELD (repeatable): a customer field, first_name, last_name, "
+        "field.KEY (custom field), phone_KIND / email_KIND (another phone or e-mail), "
+        "or - to leave it out.",
         show_default=False,
     ),
 ]
@@ -73,22 +108,46 @@ def run_import(
     dry_run: bool,
     skip_bad: bool,
     ignored_hint: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    mapping: dict[str, str] | None = None,
+    extras: bool = False,
+    vcard_hint: str | None = None,
+    records_of: Callable[[Any], Iterator[Any]] | None = None,
 ) -> None:
     """Read FILE and hand its records to ``load(db, records, config)`` (the core importer)
     inside one write transaction; then report bad rows, ignored columns and the counts.
-    Exit 1 when any row was rejected."""
+    Exit 1 when any row was rejected.
+
+    Records are customer records (``tabular.customer_records``, with ``mapping`` from
+    ``--map`` and, with ``extras``, the other e-mails and phones kept; a vCard's as
+    ``io.vcard`` reads them, its unknown properties reported with ``vcard_hint``), or
+    what ``records_of(source)`` makes of the opened input."""
     from crmcli.core import importer, settings
+    from crmcli.errors import UsageError
     from crmcli.io import tabular
 
     fmt = input_format.value if input_format is not None else None
     with ExitStack() as stack:
-        source = stack.enter_context(tabular.open_input(file, fmt))
+        source = stack.enter_context(
+            tabular.open_input(file, fmt, encoding=encoding, delimiter=delimiter)
+        )
+        if source.fmt == "vcard" and mapping:
+            raise UsageError("--map is for CSV, TSV and JSON files, not vCards")
         db = dry_run_database(stack) if dry_run else None
         db = db or database(create=True)
         config = settings.load(db)
-        records: Iterator[Any] = tabular.customer_records(
-            source.records(), neutralised=source.fmt == "csv"
-        )
+        records: Iterator[Any]
+        ignored = ("columns", ignored_hint)
+        if records_of is not None:
+            records = records_of(source)
+        elif source.fmt == "vcard":
+            records = source.records() if extras else _first_contacts_only(source.records())
+            ignored = ("vCard properties", vcard_hint) if vcard_hint else ("fields", ignored_hint)
+        else:
+            records = tabular.customer_records(
+                source.records(), neutralised=source.fmt == "csv", mapping=mapping, extras=extras
+            )
         if source.size and sys.stderr.isatty():
             records = progress(stack, records, source)
         try:
@@ -98,34 +157,45 @@ def run_import(
             report = done.report
         except importer.ImportFailed as failed:
             stack.close()  # the progress bar goes before the messages
-            explain(failed.report, source.unit, ignored_hint)
+            explain(failed.report, source.unit, *ignored)
             raise
-    explain(report, source.unit, ignored_hint)
+    explain(report, source.unit, *ignored)
+    created = getattr(report, "customers_added", 0)
+    new_customers = f"; {created} new customer{'' if created == 1 else 's'}" if created else ""
     if dry_run:
         info(
             f"Would add {report.added}, update {report.updated}, leave {report.unchanged} "
-            f"unchanged, reject {len(report.rejected)}"
+            f"unchanged, reject {len(report.rejected)}{new_customers}"
             + (" (nothing would be imported without --skip-bad)"
                if report.rejected and not skip_bad else "")
         )  # fmt: skip
     else:
         info(
             f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"rejected {len(report.rejected)}"
+            f"rejected {len(report.rejected)}{new_customers}"
         )
     if report.rejected:
         raise typer.Exit(1)
 
 
-def explain(report: Any, unit: str, ignored_hint: str) -> None:
-    """Every bad row on its own line, then the columns that were not imported."""
+def explain(report: Any, unit: str, what: str, hint: str) -> None:
+    """Every bad row on its own line, then the columns (``what``) that were not imported."""
     out = sys.stderr
     for line, message in report.rejected:
         out.write(f"{unit} {line}: {message}\n")
     if report.ignored_columns:
         names = ", ".join(repr(c) for c in report.ignored_columns)
-        out.write(f"warning: ignored columns ({ignored_hint}): {names}\n")
+        out.write(f"warning: ignored {what} ({hint}): {names}\n")
     out.flush()
+
+
+def _first_contacts_only(items: Iterator[Any]) -> Iterator[Any]:
+    """vCard records without the other e-mails and phones (``extra.…``), for an import
+    that keeps one of each."""
+    for line, record in items:
+        if isinstance(record, dict):
+            record = {k: v for k, v in record.items() if not k.startswith("extra.")}
+        yield line, record
 
 
 def dry_run_database(stack: ExitStack) -> Any:

@@ -316,4 +316,27 @@ def convert(
         info(f"Opened deal {done.deal_id}: {prepared.values['title']}")
 
 
+@app.command("forget")
+def forget(lead_id: IdArg, yes: YesOpt = False) -> None:
+    """Erase a lead's personal data for good (right to erasure); figures stay.
+
+    Name, contact details, notes and tags go, as do the texts of their interactions and
+    reminders, from the records, the search index and the history; status, source, score
+    and dates stay for the reports.  A customer the lead was converted into is kept (forget
+    it with crm customer forget).  This cannot be undone, not even with crm undo.
+
+    Example: crm lead forget 7 --yes
+    """
+    from crmcli.cli.safety import run_forget
+
+    db = database()
+    record = core.get(db, lead_id)
+    confirm(
+        f"Forget lead {lead_id} ({record['name']})? Their personal data is erased "
+        "everywhere, history included. This cannot be undone",
+        yes=yes,
+    )
+    run_forget(db, ["crm", "lead", "forget", str(lead_id)], lead_id=lead_id)
+
+
 from crmcli.cli import lead_io  # noqa: E402,F401  (registers import)

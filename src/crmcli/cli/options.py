@@ -85,7 +85,7 @@ def fetch_limit(out: str, limit: int | None) -> int | None:
 
     if out == "table" and limit is None:
         return TABLE_DEFAULT_LIMIT + 1
-    return limit or None
+    return min(limit, 2**63 - 1) if limit else None  # past SQLite's integers: all of them
 
 
 def cap_table(rows: Iterable[T], out: str, limit: int | None) -> Iterable[T]:

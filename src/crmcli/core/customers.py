@@ -134,7 +134,10 @@ def next_contact_due(
     from crmcli.dates import add_duration, from_utc_iso, parse_duration
 
     since = from_utc_iso(last_contacted or created_at)
-    return add_duration(since, *parse_duration(cadence)).date().isoformat()
+    try:
+        return add_duration(since, *parse_duration(cadence)).date().isoformat()
+    except OverflowError:  # past the year 9999 (a contact logged --at 9999-12-31): never
+        return None
 
 
 def check_tag(raw: str) -> str:
@@ -228,6 +231,12 @@ def match_query(text: str, *, prefix: bool = True) -> str:
     words = fold_for_search(text).split()
     if not words:
         raise InvalidValue("--search", text, "must not be empty")
+    if "\x00" in text:  # FTS5 reads it as the end of the query: "unterminated string"
+        raise InvalidValue("--search", text, "contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: SQLite cannot take it
+        raise InvalidValue("--search", text, "is not valid Unicode text") from None
     star = "*" if prefix else ""
     return " ".join('"' + w.replace('"', '""') + '"' + star for w in words)
 
@@ -251,10 +260,10 @@ def sort_clause(spec: str, sorts: Mapping[str, str], id_column: str) -> str:
 
 
 def list_customers(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:
-    """Customers matching every filter (see :func:`list_query`), streamed."""
+    """Customers matching every filter (see :func:`list_query`), streamed; a bad filter is
+    refused here, before the caller writes anything (a header)."""
     sql, params = list_query(**filters)
-    for row in db.query(sql, params):
-        yield _decode(row)
+    return (_decode(row) for row in db.query(sql, params))
 
 
 def list_query(
@@ -573,7 +582,8 @@ def merge(db: Database, keep_id: int, other_id: int) -> dict[str, Any]:
     for name in ("email", "phone"):  # keep the other's contact details rather than drop them
         if keep.get(name) and other.get(name) and other[name].casefold() != keep[name].casefold():
             fields.setdefault(f"{name}_2", other[name])
-    for table in ("interactions", "deals", "leads"):  # moved before the delete cascades
+    # Moved before the delete cascades to them.
+    for table in ("interactions", "deals", "leads", "tickets", "reminders"):
         db.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
     db.execute("DELETE FROM customers WHERE id = ?", (other_id,))
     update(db, keep_id, CustomerInput(values=fill, tags=other["tags"], fields=fields))

@@ -138,7 +138,7 @@ def check_stage_name(raw: str) -> str:
 
 def check_probability(raw: str | int, *, field: str = "--probability") -> int:
     text = str(raw).strip().removesuffix("%").strip()
-    if not text.isdigit() or not 0 <= int(text) <= 100:
+    if not (text.isdecimal() and len(text) <= 9) or not 0 <= int(text) <= 100:
         raise InvalidValue(field, raw, "must be a whole number from 0 to 100")
     return int(text)
 
@@ -424,14 +424,14 @@ def list_deals(
     sort: str | None = None,
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Deals matching every filter, streamed."""
+    """Deals matching every filter, streamed; a bad filter is refused here, before the
+    caller writes anything (a header)."""
     stage_id = find_stage(db, stage)["id"] if stage is not None else None
     sql, params = list_query(
         today=_today(), stage_id=stage_id, customer_id=customer_id, status=status,
         closing_before=closing_before, sort=sort, limit=limit,
     )  # fmt: skip
-    for row in db.query(sql, params):
-        yield _decode(row)
+    return (_decode(row) for row in db.query(sql, params))
 
 
 HISTORY_SQL = """
@@ -647,7 +647,7 @@ def delete(db: Database, deal_id: int) -> dict[str, Any]:
 
 def check_quantity(raw: str | int) -> int:
     text = str(raw).strip().replace("_", "")
-    if not text.isdigit() or not 0 < int(text) <= ITEM_QUANTITY_MAX:
+    if not (text.isdecimal() and len(text) <= 18) or not 0 < int(text) <= ITEM_QUANTITY_MAX:
         raise InvalidValue("--qty", raw, "must be a whole number from 1 to 1,000,000,000")
     return int(text)
 

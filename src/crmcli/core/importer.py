@@ -1,4 +1,4 @@
-"""Customers in bulk: import records (validated, matched, batched) and export them.
+"""Customers and deals in bulk: import records (validated, matched, batched).
 
 :func:`import_customers` runs inside the caller's ``with db.write():`` so one command is one
 transaction: when a row is bad and ``skip_bad`` is off it raises :class:`ImportFailed`
@@ -6,9 +6,12 @@ transaction: when a row is bad and ``skip_bad`` is off it raises :class:`ImportF
 computed, so the transaction rolls back whatever the caller does.
 
 Records are mappings of customer field to text, as ``crmcli.io.tabular.customer_records``
-makes them: the standard fields (``name``, ``email`` …), ``tags`` (separated by ``,``, ``;``
-or Google's `` ::: ``), ``fields`` (a JSON object of custom fields), ``field.KEY`` (one custom
-field), ``uid`` and ``created_at`` (kept for new customers, so an export round-trips).
+and ``crmcli.io.vcard.read_vcards`` make them: the standard fields (``name``, ``email`` …),
+``tags`` (separated by ``,``, ``;`` or Google's `` ::: ``), ``fields`` (a JSON object of
+custom fields), ``field.KEY`` (one custom field), ``extra.email_KIND`` / ``extra.phone_KIND``
+(another e-mail or phone: validated like the customer's own, kept as the custom field
+``email_KIND`` / ``phone_KIND``), ``uid`` and ``created_at`` (kept for new customers, so an
+export round-trips).
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    customers_added: int = 0  # by a deal import, for deals whose customer was missing
 
     @property
     def good(self) -> int:
@@ -216,6 +220,7 @@ class _Import:
         custom: list[tuple[str, str]] = []
         tags: tuple[str, ...] = ()
         uid = created = None
+        extras: list[tuple[str, str]] = []
         for key, value in record.items():
             if not value or value.isspace():
                 continue
@@ -223,6 +228,8 @@ class _Import:
                 raw[key] = value
             elif key.startswith("field."):
                 custom.append((key[6:], value))
+            elif key.startswith("extra."):
+                extras.append((key[6:], value))
             elif key == "tags":
                 tags = self.tags(value)
             elif key == "fields":
@@ -235,6 +242,8 @@ class _Import:
                 self.ignored[key] = None
         data = customers.prepare(raw, self.config)
         values = {k: v for k, v in data.values.items() if v is not None}
+        if extras:
+            custom += self.extras(extras, values)
         fields: dict[str, str] = {}
         for key, value in custom:
             if value.strip():
@@ -244,6 +253,32 @@ class _Import:
                     raise InvalidValue(f"field.{key}", value, exc.reason) from None
                 fields[name] = checked
         return _Row(values, tags, fields, uid, created)
+
+    def extras(
+        self, extras: list[tuple[str, str]], values: dict[str, str]
+    ) -> list[tuple[str, str]]:
+        """Other e-mails and phones (``email_work``, ``phone_2`` …) validated like the
+        customer's own; one that repeats the customer's, or an earlier one, is dropped."""
+        from crmcli.validate import normalize_email, normalize_phone
+
+        kept: list[tuple[str, str]] = []
+        seen = {k: [values[k]] if k in values else [] for k in ("email", "phone")}
+        for key, value in extras:
+            kind = key.partition("_")[0]
+            if kind == "email":
+                checked = normalize_email(value, field=key)
+                same = [v.translate(_ASCII_LOWER) for v in seen["email"]]
+                if checked.translate(_ASCII_LOWER) in same:
+                    continue
+            elif kind == "phone":
+                checked = normalize_phone(value, country=self.config.country, field=key)
+                if checked in seen["phone"]:
+                    continue
+            else:
+                raise RowError(f"{key}: not another e-mail or phone")
+            seen[kind].append(checked)
+            kept.append((key, checked))
+        return kept
 
     def tags(self, text: str) -> tuple[str, ...]:
         cached = self.tag_cache.get(text)
@@ -398,7 +433,7 @@ def _json_fields(text: str) -> list[tuple[str, str]]:
         return []
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or a number of more than 4300 digits
         value = None
     if not isinstance(value, dict):
         raise InvalidValue("fields", text, 'not a JSON object like {"size": "L"}')
@@ -419,3 +454,209 @@ def created_at_value(text: str) -> str:
         return to_utc_iso(from_utc_iso(value))
     except InvalidValue as exc:
         raise exc.with_field("created_at") from None
+
+
+# -- deals --------------------------------------------------------------------------------
+
+# Stage names of other systems that mean our end stages (HubSpot's default pipeline).
+_WON_NAMES = frozenset({"closed won", "closedwon", "won", "closed - won", "closed-won"})
+_LOST_NAMES = frozenset({"closed lost", "closedlost", "lost", "closed - lost", "closed-lost"})
+_DATE_TIME = re.compile(r"(\d{4}-\d\d-\d\d)[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
+_EMAIL_IN = re.compile(r"[^\s<>()\[\],;]+@[^\s<>()\[\],;]+\.[^\s<>()\[\],;]+")
+_DEAL_FIELDS = ("title", "amount", "currency", "close_date", "probability", "notes")
+_DEAL_KNOWN = frozenset({*_DEAL_FIELDS, "stage", "customer", "company", "customer_email",
+                         "customer_id", "lost_reason", "uid", "amount_minor"})  # fmt: skip
+LOST_REASON_DEFAULT = "lost before the import"
+
+
+def parse_stage_map(items: Iterable[str]) -> dict[str, str]:
+    """``--stage "Contract Sent=negotiation"`` (repeatable) -> ``{their name (folded): ours}``."""
+    found: dict[str, str] = {}
+    for item in items:
+        theirs, sep, ours = item.rpartition("=")
+        if not sep or not theirs.strip() or not ours.strip():
+            raise InvalidValue("--stage", item, "write it as THEIR_STAGE=OUR_STAGE")
+        found[theirs.strip().casefold()] = ours.strip()
+    return found
+
+
+def import_deals(
+    db: Database,
+    records: Iterable[tuple[int, Record | BadRow]],
+    config: Config,
+    *,
+    stages: Mapping[str, str] | None = None,
+    create_customers: bool = False,
+    skip_bad: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Add a deal for every record (as ``crmcli.io.tabular.deal_records`` makes them: title,
+    stage, amount, currency, close_date, probability, notes, lost_reason, and the customer
+    as customer_id, customer_email, customer (a name or an e-mail) or company); run it
+    inside ``with db.write():``.
+
+    The stage is found by name (``stages`` first maps other systems' names to ours; "Closed
+    Won" / "Closed Lost" are the won and lost stages); none: the first open stage.  The
+    customer must exist (by id, e-mail, name, or company name) unless ``create_customers``,
+    which adds one.  A deal with the same uid, or the same title for the same customer, is
+    left as it is (counted unchanged), so importing a file again adds nothing.  Bad
+    records and ``dry_run`` behave as in :func:`import_customers`."""
+    run = _DealImport(db, config, stages or {}, create_customers)
+    report = run.report
+    for line, record in records:
+        if isinstance(record, BadRow):
+            report.rejected.append((line, record.reason))
+            continue
+        try:
+            run.one(record)
+        except (InvalidValue, RowError) as exc:
+            report.rejected.append((line, str(exc)))
+    report.ignored_columns = list(run.ignored)
+    if dry_run:
+        raise DryRun(report)
+    if report.rejected and not skip_bad:
+        raise ImportFailed(report)
+    return report
+
+
+class _DealImport:
+    def __init__(
+        self, db: Database, config: Config, stages: Mapping[str, str], create: bool
+    ) -> None:
+        from crmcli.core import deals
+
+        self.db = db
+        self.config = config
+        self.stages = stages
+        self.create = create
+        self.report = ImportReport()
+        self.ignored: dict[str, None] = {}
+        board = deals.stages(db, counts=False)  # open ones by position, then won, lost
+        self.names = {s["name"].casefold(): s for s in board}
+        self.first_open = next((s for s in board if s["kind"] == "open"), None)
+        self.ends = {s["kind"]: s for s in board if s["kind"] != "open"}
+
+    def one(self, record: Record) -> None:
+        from crmcli.core import deals
+
+        values = {k: v for k, v in record.items() if v is not None and v.strip()}
+        for key in values:
+            if key not in _DEAL_KNOWN and key not in self.ignored:
+                self.ignored[key] = None
+        raw: dict[str, str | None] = {k: values.get(k) for k in _DEAL_FIELDS}
+        if raw["close_date"]:
+            stamp = _DATE_TIME.fullmatch(raw["close_date"].strip())
+            raw["close_date"] = stamp.group(1) if stamp else raw["close_date"]
+        if "amount_minor" in values and not raw["amount"]:  # crm deal list output
+            from crmcli.money import to_decimal_text
+
+            code = values.get("currency") or self.config.currency
+            try:
+                raw["amount"] = to_decimal_text(int(values["amount_minor"]), code)
+            except ValueError:
+                raise InvalidValue("amount", values["amount_minor"], "not a whole number") from None
+        data = deals.prepare(raw, self.config)
+        if not data.values.get("title"):
+            raise RowError("no title; a deal needs one (a Deal Name or title column)")
+        stage = self.stage(values.get("stage"))
+        reason = None
+        if stage["kind"] == "lost":
+            reason = clean(
+                values.get("lost_reason") or LOST_REASON_DEFAULT, field="lost_reason", limit=1000
+            )
+        uid = values.get("uid")
+        if uid and self.db.scalar("SELECT 1 FROM deals WHERE uid = ?", (uid.strip(),)):
+            self.report.unchanged += 1
+            return
+        customer_id = self.customer(values)
+        same = self.db.scalar(
+            "SELECT 1 FROM deals WHERE customer_id = ? AND title = ?",
+            (customer_id, data.values["title"]),
+        )
+        if same:
+            self.report.unchanged += 1
+            return
+        if stage["kind"] == "open":
+            data.stage = stage["name"]
+        deal_id = deals.add(self.db, customer_id, data, config=self.config)
+        if stage["kind"] == "won":
+            deals.won(self.db, deal_id)
+        elif stage["kind"] == "lost":
+            deals.lost(self.db, deal_id, reason or LOST_REASON_DEFAULT)
+        self.report.added += 1
+
+    def stage(self, name: str | None) -> dict[str, Any]:
+        if name is None or not name.strip():
+            if self.first_open is None:
+                raise CrmError("there are no open stages; add one: crm deal stages add NAME")
+            return self.first_open
+        folded = name.strip().casefold()
+        ours = self.stages.get(folded)
+        if ours is not None:
+            folded = ours.casefold()
+        elif folded not in self.names:
+            kind = "won" if folded in _WON_NAMES else "lost" if folded in _LOST_NAMES else None
+            if kind is not None and kind in self.ends:
+                return self.ends[kind]
+        found = self.names.get(folded)
+        if found is None:
+            known = ", ".join(s["name"] for s in self.names.values())
+            raise InvalidValue(
+                "stage",
+                name,
+                f"no such stage; the stages are: {known} (map it: --stage '{name.strip()}=STAGE')",
+            )
+        return found
+
+    def customer(self, values: Mapping[str, str]) -> int:
+        """The customer of a deal: by id, e-mail, name, or company name; else a new one."""
+        db = self.db
+        number = values.get("customer_id", "").strip()
+        if number:
+            found = db.scalar("SELECT id FROM customers WHERE id = ?", (number,))
+            if found is not None:
+                return int(found)
+        person = values.get("customer", "").strip()
+        company = values.get("company", "").strip()
+        email = values.get("customer_email", "").strip()
+        if not email:
+            hit = _EMAIL_IN.search(person)
+            email = hit.group(0) if hit else ""
+            if hit and person == email:
+                person = ""
+        if email:
+            found = db.scalar(
+                "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+                (email,),
+            )
+            if found is not None:
+                return int(found)
+        for who, sql in (
+            (person, "SELECT id FROM customers WHERE name = ? COLLATE NOCASE"),
+            (company, "SELECT id FROM customers WHERE name = ? COLLATE NOCASE"),
+            (company, "SELECT id FROM customers WHERE company = ? COLLATE NOCASE"),
+        ):
+            if not who:
+                continue
+            ids = [int(r[0]) for r in db.execute(sql + " ORDER BY id LIMIT 2", (who,))]
+            if len(ids) == 1:
+                return ids[0]
+            if ids:
+                raise RowError(
+                    f"several customers are called {who!r}; "
+                    "give a customer_email or customer_id column"
+                )
+        who = person or company or email
+        if number and not who:
+            raise RowError(f"no customer {number}")
+        if not who:
+            raise RowError("no customer (an Associated Contact, Associated Company or customer)")
+        if not self.create:
+            raise RowError(
+                f"no customer {who!r}; import the contacts first, or use --create-customers"
+            )
+        raw = {"name": person or company or email, "email": email or None,
+               "company": company or None}  # fmt: skip
+        data = customers.prepare({k: v for k, v in raw.items() if v}, self.config)
+        self.report.customers_added += 1
+        return customers.add(db, data)

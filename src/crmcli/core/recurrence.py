@@ -151,7 +151,7 @@ def _phrase_parts(norm: str, text: str, field: str) -> dict[str, str]:
     if count_text == "other":
         interval = 2
     elif count_text is not None:
-        interval = int(count_text)
+        interval = int(count_text) if len(count_text) <= 9 else 0  # int() refuses 4,300+ digits
         if not 1 <= interval <= INTERVAL_MAX:
             raise _bad(text, f"the step must be 1 to {INTERVAL_MAX}", field)
     if what in _UNITS:
@@ -228,7 +228,7 @@ def _check_part(key: str, value: str, text: str, field: str) -> str:
         return value
     if key in ("INTERVAL", "COUNT"):
         top = INTERVAL_MAX if key == "INTERVAL" else 100_000
-        if not value.isdigit() or not 1 <= int(value) <= top:
+        if not (value.isdecimal() and len(value) <= 9) or not 1 <= int(value) <= top:
             raise _bad(text, f"{key} must be a whole number from 1 to {top:,}", field)
         return str(int(value))
     if key == "UNTIL":
@@ -270,7 +270,7 @@ def _until(value: str, text: str, field: str) -> str:
         else:
             wall = datetime(year, month, day, int(match[4]), int(match[5]), int(match[6]))
             moment = wall.replace(tzinfo=UTC) if match[7] else _localize(wall)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise _bad(text, f"UNTIL is not a real date or time ({exc})", field) from None
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 

@@ -41,7 +41,7 @@ def _duration(key: str) -> Callable[[str], str]:
 def _days(key: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         text = value.strip().lower().removesuffix("d").strip()
-        if not text.isdigit() or not 0 < int(text) <= 3650:
+        if not (text.isdecimal() and len(text) <= 9) or not 0 < int(text) <= 3650:
             raise InvalidValue(key, value, "a number of days from 1 to 3650, e.g. 14")
         return str(int(text))
 
@@ -99,6 +99,13 @@ SETTINGS: dict[str, Setting] = {
             "30",
             _days("contract_notice_days"),
             "remind due lists won deals whose contract ends within this many days",
+        ),
+        Setting(
+            "at_risk_days",
+            "60",
+            _days("at_risk_days"),
+            "report customers lists customers with open deals or won value and no "
+            "interaction for this many days as at risk",
         ),
     )
 }

@@ -103,7 +103,10 @@ def check_status(raw: str, *, field: str = "--status") -> str:
 
 def check_satisfaction(raw: str | int) -> int:
     text = str(raw).strip()
-    if not text.isdigit() or not SATISFACTION_MIN <= int(text) <= SATISFACTION_MAX:
+    if (
+        not (text.isdecimal() and len(text) <= 9)
+        or not SATISFACTION_MIN <= int(text) <= SATISFACTION_MAX
+    ):
         raise InvalidValue("--satisfaction", raw, "a whole number from 1 (poor) to 5 (great)")
     return int(text)
 
