@@ -1503,6 +1503,86 @@ def due_measures(tools: Tools, meta: dict[str, Any], runs: int) -> tuple[list[Ro
     return rows, notes
 
 
+REPORTS = ("pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity")
+
+
+def report_sql(db: Path) -> dict[str, str]:
+    """The SQL each `crm report NAME -f json` runs with its default options (the clock is the
+    process's CRM_NOW), parameters inlined for the shell, sections joined."""
+    from crmcli.core import periods, reports, reports_service
+    from crmcli.core.reports import _now, _today
+
+    today, now = _today(), _now()
+    this_year = periods.period_range("this-year", today)
+    every = periods.period_range("all", today)
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT value FROM settings WHERE key = 'at_risk_days'").fetchone()
+    finally:
+        conn.close()
+    days = int(row[0]) if row else 60
+    queries = {
+        "pipeline": reports.pipeline_sql(every, now),
+        "forecast": reports.forecast_sql(6, today),
+        "sales": reports.sales_sql(this_year, "month", today),
+        "leads": reports.leads_sql(this_year, "source", today),
+        "customers": reports_service.customers_sql(
+            every, "year", 10, now, reports_service.days_before(now, days), today
+        ),
+        "tickets": reports_service.tickets_sql(this_year, now),
+        "activity": reports_service.activity_sql(this_year, "month", today),
+    }
+    return {
+        name: ";\n".join(inline_params(sql, params).strip() for sql, params in parts.values())
+        for name, parts in queries.items()
+    }
+
+
+def report_measures(tools: Tools, meta: dict[str, Any], runs: int) -> tuple[list[Row], list[str]]:
+    """Every `crm report … -f json` on the sales database (the clock pinned to the day the
+    data was generated for) against the same SQL in the shell."""
+    db = Path(meta["db"])
+    moment = datetime.fromtimestamp(int(meta["now"])).strftime("%Y-%m-%dT%H:%M:%S")
+    saved = os.environ.get("CRM_NOW")
+    os.environ["CRM_NOW"] = moment
+    try:
+        sql = report_sql(db)
+    finally:
+        if saved is None:
+            os.environ.pop("CRM_NOW", None)
+        else:
+            os.environ["CRM_NOW"] = saved
+    sqlite = [str(tools.sqlite3), "-batch", "-bail", str(db)]
+    jobs: dict[str, list[str]] = {"--version": [str(tools.crm), "--version"]}
+    envs: dict[str, dict[str, str]] = {}
+    for name in REPORTS:
+        (db.parent / f"sql-report-{name}.sql").write_text(sql[name] + ";\n")
+        jobs[name] = tools.crm_argv(db, "report", name, "-f", "json")
+        envs[name] = {"CRM_NOW": moment}
+        jobs[f"sqlite3 {name}"] = [*sqlite, sql[name]]
+    log(f"reports: timing {len(jobs)} commands: 1 warm-up + {runs} interleaved rounds")
+    t = timed_rounds(jobs, runs, envs)
+    version = t["--version"]
+    rows = []
+    for name in REPORTS:
+        sample, shell_s = t[name], t[f"sqlite3 {name}"].median
+        overhead = (sample.median - version.median) / max(shell_s, SHELL_ALLOWANCE_S)
+        floor = f"{shell_s * 1000:.1f} (sqlite3)"
+        if shell_s < SHELL_ALLOWANCE_S:
+            floor += " → 10.0 allowance"
+        rows.append(
+            Row(f"report: query overhead, {name}", f"crm report {name} -f json", sample.ms(),
+                sample.spread(), floor, f"{overhead:.2f}", f"≤ {OVERHEAD_MAX:g}",
+                verdict(overhead, OVERHEAD_MAX, True))
+        )  # fmt: skip
+    notes = [
+        f"`crm report NAME -f json` with its default options and CRM_NOW={moment}; the shell "
+        "runs the same statements (crmcli.core.reports*.NAME_sql, every section); "
+        f"crm --version in this part: {version.ms()} ms."
+    ]
+    return rows, notes
+
+
 def sales_notes(meta: dict[str, Any], counts: dict[str, int], *, same: bool) -> list[str]:
     deals = int(meta["deals"])
 
@@ -1750,6 +1830,9 @@ def main(argv: Sequence[str]) -> int:
         due_rows, due_notes = due_measures(tools, sales_meta, args.runs)
         rows += due_rows
         notes += due_notes
+        report_rows, report_notes = report_measures(tools, sales_meta, args.runs)
+        rows += report_rows
+        notes += report_notes
     remove_db(empty)
     elapsed = time.perf_counter() - started
     notes += [

@@ -37,6 +37,10 @@ SALES_MEASURES = (
     "due: start-up ratio, nothing due",
     "due: query overhead, nothing due",
     "due: query overhead, a busy day",
+    *(
+        f"report: query overhead, {name}"
+        for name in ("pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity")
+    ),
 )
 SALES_COMMANDS = (
     "crm deal pipeline -f json",
