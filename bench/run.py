@@ -1030,6 +1030,17 @@ def verdict(value: float, target: float, at_most: bool) -> str:
     return "yes" if (value <= target if at_most else value >= target) else "NO"
 
 
+def overhead_row(measure: str, command: str, sample: Sample, shell_s: float,
+                 version: Sample) -> Row:  # fmt: skip
+    """A query-overhead row: (command − crm --version) ÷ max(shell, the 10 ms allowance)."""
+    overhead = (sample.median - version.median) / max(shell_s, SHELL_ALLOWANCE_S)
+    floor = f"{shell_s * 1000:.1f} (sqlite3)"
+    if shell_s < SHELL_ALLOWANCE_S:
+        floor += " → 10.0 allowance"
+    return Row(measure, command, sample.ms(), sample.spread(), floor, f"{overhead:.2f}",
+               f"≤ {OVERHEAD_MAX:g}", verdict(overhead, OVERHEAD_MAX, True))  # fmt: skip
+
+
 def timed_rounds(
     jobs: dict[str, list[str]], runs: int, envs: dict[str, dict[str, str]] | None = None
 ) -> dict[str, Sample]:
@@ -1390,23 +1401,10 @@ def sales_measures(
             )
         )
     for name in commands:
-        sample, shell_s = t[name], t[f"sqlite3: {name}"].median
-        overhead = (sample.median - version.median) / max(shell_s, SHELL_ALLOWANCE_S)
-        floor = f"{shell_s * 1000:.1f} (sqlite3)"
-        if shell_s < SHELL_ALLOWANCE_S:
-            floor += " → 10.0 allowance"
         rows.append(
-            Row(
-                "deals: query overhead vs crm --version",
-                shown(name),
-                sample.ms(),
-                sample.spread(),
-                floor,
-                f"{overhead:.2f}",
-                f"≤ {OVERHEAD_MAX:g}",
-                verdict(overhead, OVERHEAD_MAX, True),
-            )
-        )
+            overhead_row("deals: query overhead vs crm --version", shown(name), t[name],
+                         t[f"sqlite3: {name}"].median, version)
+        )  # fmt: skip
     return rows, notes, counts
 
 
@@ -1475,15 +1473,9 @@ def due_measures(tools: Tools, meta: dict[str, Any], runs: int) -> tuple[list[Ro
             f"≤ {STARTUP_MAX:g}", verdict(quiet.median / py.median, STARTUP_MAX, True)),
     ]  # fmt: skip
     for name, label in (("quiet", "nothing due"), ("busy", "a busy day")):
-        sample, shell_s = t[f"due {name}"], t[f"sqlite3 {name}"].median
-        overhead = (sample.median - version.median) / max(shell_s, SHELL_ALLOWANCE_S)
-        floor = f"{shell_s * 1000:.1f} (sqlite3)"
-        if shell_s < SHELL_ALLOWANCE_S:
-            floor += " → 10.0 allowance"
         rows.append(
-            Row(f"due: query overhead, {label}", "crm remind due", sample.ms(), sample.spread(),
-                floor, f"{overhead:.2f}", f"≤ {OVERHEAD_MAX:g}",
-                verdict(overhead, OVERHEAD_MAX, True))
+            overhead_row(f"due: query overhead, {label}", "crm remind due", t[f"due {name}"],
+                         t[f"sqlite3 {name}"].median, version)
         )  # fmt: skip
     service = meta["service"]
     notes += [
@@ -1565,15 +1557,9 @@ def report_measures(tools: Tools, meta: dict[str, Any], runs: int) -> tuple[list
     version = t["--version"]
     rows = []
     for name in REPORTS:
-        sample, shell_s = t[name], t[f"sqlite3 {name}"].median
-        overhead = (sample.median - version.median) / max(shell_s, SHELL_ALLOWANCE_S)
-        floor = f"{shell_s * 1000:.1f} (sqlite3)"
-        if shell_s < SHELL_ALLOWANCE_S:
-            floor += " → 10.0 allowance"
         rows.append(
-            Row(f"report: query overhead, {name}", f"crm report {name} -f json", sample.ms(),
-                sample.spread(), floor, f"{overhead:.2f}", f"≤ {OVERHEAD_MAX:g}",
-                verdict(overhead, OVERHEAD_MAX, True))
+            overhead_row(f"report: query overhead, {name}", f"crm report {name} -f json",
+                         t[name], t[f"sqlite3 {name}"].median, version)
         )  # fmt: skip
     notes = [
         f"`crm report NAME -f json` with its default options and CRM_NOW={moment}; the shell "

@@ -354,6 +354,7 @@ def test_parse_rule_reads_or_refuses(text: str, anchor: datetime) -> None:
     ),
 )
 @example(text="daily", at="0001/1/1")
+@example(text="daily", at="0001-01-01T00:00:00Z")
 def test_a_reminder_rule_from_any_time_typed(text: str, at: str) -> None:
     """What `crm remind add --at WHEN --every RULE` does with the two texts."""
     anchor = refused_or(reminders.parse_at, at, order="DMY")
@@ -914,6 +915,7 @@ def run_checked(crm: Crm, path: Path, argv: list[str]) -> int:
 @example(argv=["deal", "add", "x", "--customer", "1", "--probability", "²"])
 @example(argv=["ticket", "close", "1", "--satisfaction", "²"])
 @example(argv=["config", "set", "stale_lead_days", "²"])
+@example(argv=["remind", "add", "x", "--at", "0001-01-01T00:00:00Z", "--every", "daily"])
 def test_any_command_line_keeps_the_exit_code_contract(
     crm: Crm, template: Path, tmp_path: Path, argv: list[str]
 ) -> None:

@@ -150,7 +150,12 @@ def prepare(text: str, at: datetime, every: str | None = None) -> ReminderInput:
     if every is None:
         return ReminderInput(checked, at, at, None)
     rule = recurrence.parse_rule(every, at)
-    start = recurrence.first(rule, at)
+    try:
+        start = recurrence.first(rule, at)
+    except OverflowError:  # 0001-01-01 in local time has no UTC instant (year 0)
+        raise InvalidValue(
+            "--every", every, "cannot repeat from the first day of the calendar"
+        ) from None
     if start is None:  # parse_rule has made sure there is a first time
         raise InvalidValue("--every", every, "no time matches this rule")
     return ReminderInput(checked, at, start, rule)

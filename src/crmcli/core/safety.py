@@ -159,13 +159,9 @@ def copy_database(
     to a temporary file in the target's folder, is switched to a rollback journal (one file,
     no ``-wal`` needed to read it), checked (``verify``: integrity_check) and then renamed.
     """
-    if target.is_dir():
-        raise CrmError(f"{target} is a folder")
-    if not force and (target.exists() or target.is_symlink()):
-        raise CrmError(f"{target} exists; use --force to overwrite it")
-    folder = target.parent
-    if not folder.is_dir():
-        raise CrmError(f"no folder {folder} to write {target.name} in")
+    from crmcli.io.tabular import check_target
+
+    folder = check_target(target, force=force)
     with _temporary(folder, target.name) as tmp:
         dest = sqlite3.connect(tmp, isolation_level=None)
         try:

@@ -1079,12 +1079,9 @@ def _deal_plan(columns: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[st
 # -- atomic output ------------------------------------------------------------------------
 
 
-@contextmanager
-def atomic_output(path: str | os.PathLike[str], *, force: bool) -> Iterator[TextIO]:
-    """A text stream that becomes ``path`` only when the block succeeds: written to a temporary
-    file (mode 0600) in the same folder, flushed to disk, then renamed over the target.
-    An existing target is refused unless ``force``; on any error the temporary file goes."""
-    target = Path(path)
+def check_target(target: Path, *, force: bool) -> Path:
+    """A file we may write: not a folder, not an existing file unless ``force``, in a folder
+    that exists (returned)."""
     if target.is_dir():
         raise CrmError(f"{target} is a folder")
     if not force and (target.exists() or target.is_symlink()):
@@ -1092,6 +1089,16 @@ def atomic_output(path: str | os.PathLike[str], *, force: bool) -> Iterator[Text
     folder = target.parent
     if not folder.is_dir():
         raise CrmError(f"no folder {folder} to write {target.name} in")
+    return folder
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str], *, force: bool) -> Iterator[TextIO]:
+    """A text stream that becomes ``path`` only when the block succeeds: written to a temporary
+    file (mode 0600) in the same folder, flushed to disk, then renamed over the target.
+    An existing target is refused unless ``force``; on any error the temporary file goes."""
+    target = Path(path)
+    folder = check_target(target, force=force)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
