@@ -781,3 +781,20 @@ def test_refused_when_another_process_wrote_after_the_plan(rich_db: Path) -> Non
         assert dump(rich_db) == before
     finally:
         db.close()
+
+
+def test_a_command_recorded_without_arguments_is_still_undoable(crm, db_path) -> None:
+    """argv as short as ["crm"] (e.g. a command run through an embedding program) must not
+    look irreversible: the forget check compares missing elements as NULL."""
+    from crmcli.db import open_db
+
+    assert crm("customer", "add", "Nguyễn Văn An").exit_code == 0
+    database = open_db(db_path, create=False)
+    try:
+        with database.write(["crm"]):
+            database.execute("INSERT INTO settings (key, value) VALUES ('currency', 'VND')")
+    finally:
+        database.close()
+    result = crm("undo", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert crm("config", "get", "currency").stdout == "USD\n"

@@ -426,8 +426,8 @@ IRREVERSIBLE = (("customer", "forget"), ("lead", "forget"))
 
 def _irreversible_sql(alias: str) -> str:
     return " OR ".join(
-        f"(json_extract({alias}.argv, '$[1]') = '{group}' "
-        f"AND json_extract({alias}.argv, '$[2]') = '{verb}')"
+        f"(json_extract({alias}.argv, '$[1]') IS '{group}' "
+        f"AND json_extract({alias}.argv, '$[2]') IS '{verb}')"
         for group, verb in IRREVERSIBLE
     )
 
