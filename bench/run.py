@@ -37,7 +37,7 @@ import time
 import unicodedata
 import uuid
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -415,6 +415,150 @@ def sales_deals(
             _iso_time(updated),
         )
         yield row, changes
+
+
+# -- synthetic interactions for the sales database ----------------------------------------
+
+SALES_INTERACTIONS = 2_000_000
+# Interactions written per INSERT … SELECT (see insert_interactions): measured on the sales
+# database, windows of 1,000–50,000 rows all ran within noise of each other once ordered.
+INTERACTION_WINDOW = 20_000
+INTERACTION_KINDS = (("call", 40), ("email", 30), ("meeting", 10), ("note", 20))
+INTERACTION_PHRASES = {
+    "call": (
+        "Called {person} about the {topic}", "Gọi điện cho {person} hỏi về {topic}",
+        "{person} gọi lại, muốn giảm giá {product}", "No answer; left {person} a message",
+        "Phoned back about the {product} quote", "Gọi nhắc thanh toán hóa đơn {product}",
+    ),
+    "email": (
+        "Sent the {topic} for {product} by e-mail", "Gửi email báo giá {product} cho {person}",
+        "E-mailed {person} a reminder about the {topic}", "Gửi lại hợp đồng đã ký cho {person}",
+        "Replied to {person}'s question on the {topic}",
+    ),
+    "meeting": (
+        "Met {person} at their office about the {product}", "Gặp {person} trao đổi về {topic}",
+        "Demo of the {product} for {person}'s team", "Họp với kế toán về {topic}",
+        "Lunch with {person}: talked about next year's {product}",
+    ),
+    "note": (
+        "Follow up on the {topic} next week", "Ghi chú: {person} thích liên lạc qua Zalo",
+        "{person} is on leave until next month", "Khách hỏi về {product}, cần gửi catalogue",
+        "Ưu tiên giao hàng buổi sáng; {person} nhận hàng",
+    ),
+}  # fmt: skip
+HONORIFICS_M = ("anh", "anh", "anh", "chú")  # how staff address the customer's people
+HONORIFICS_F = ("chị", "chị", "chị", "cô")
+INTERACTION_LATE_SHARE = 0.15  # logged a few hours to days after it happened
+
+
+def sales_interactions(
+    customers: int, count: int, seed: int, now: int
+) -> Iterator[tuple[str, int, str, str, str, str]]:
+    """``count`` rows for ``interactions`` (uid, customer_id, type, body, happened_at,
+    created_at) in the order they happened, the same for the same seed and ``now``.
+
+    They spread evenly over the DEAL_HISTORY_DAYS before ``now``, on working days and in
+    Vietnamese office hours (08:00–18:00, UTC+7), over the customers with the skew of the
+    deals (the low ids buy and talk more); most are logged minutes after they happened,
+    INTERACTION_LATE_SHARE of them hours or days later (crm stores both times)."""
+    rng = random.Random(seed)
+    random_, randint, choice = rng.random, rng.randint, rng.choice
+    kinds, kind_cum = _cumulative(INTERACTION_KINDS)
+    start = now - DEAL_HISTORY_DAYS * DAY_S
+    first_day = start - start % DAY_S + DAY_S  # the first whole UTC day
+    days = max(1, (now - first_day) // DAY_S)
+    for serial in range(count):
+        day = first_day + int((serial + random_()) / count * days) * DAY_S
+        weekday = (day // DAY_S + 3) % 7  # 1970-01-01 was a Thursday: 0 = Monday
+        if weekday >= 5 and random_() < 0.85:  # weekends are quiet: most move to Friday
+            day -= (weekday - 4) * DAY_S
+        happened = day + 3600 + rng.randrange(10 * 3600)  # 01:00–11:00 UTC
+        late = random_() < INTERACTION_LATE_SHARE
+        created = happened + (randint(3600, 3 * DAY_S) if late else randint(30, 900))
+        happened, created = min(happened, now), min(created, now)
+        kind = kinds[bisect_right(kind_cum, random_() * kind_cum[-1])]
+        if random_() < 0.8:
+            if random_() < 0.5:
+                person = f"{choice(HONORIFICS_M)} {choice(VN_GIVEN_M)}"
+            else:
+                person = f"{choice(HONORIFICS_F)} {choice(VN_GIVEN_F)}"
+        else:
+            person = f"Mr {choice(WEST_FAMILY)}" if random_() < 0.5 else choice(WEST_GIVEN)
+        body = choice(INTERACTION_PHRASES[kind]).format(
+            person=person, topic=choice(TOPICS), product=choice(DEAL_PRODUCTS)
+        )
+        yield (
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            1 + int(customers * random_() ** 1.3),
+            kind,
+            body[0].upper() + body[1:],
+            _iso_time(happened),
+            _iso_time(created),
+        )
+
+
+def fts_order(window: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows of ``window`` in rounds: each customer's first row in it, by customer id, then
+    each one's second row, …
+
+    Every interaction re-indexes its customer (the trigger deletes the customer's search row
+    and inserts it again), and FTS5 writes its pending terms to disk as a new segment whenever
+    a statement touches a rowid not above the last one it touched.  In this order one
+    INSERT … SELECT of the window makes one segment per round (plus one per MiB of terms)
+    instead of one per row."""
+    seen: dict[int, int] = {}
+    keyed = []
+    for index, row in enumerate(window):
+        customer_id = row[1]
+        occurrence = seen.get(customer_id, 0)
+        seen[customer_id] = occurrence + 1
+        keyed.append((occurrence, customer_id, index))
+    keyed.sort()
+    return [window[index] for _, _, index in keyed]
+
+
+INTERACTION_INSERT_COLUMNS = "uid, customer_id, type, body, happened_at, created_at"
+
+
+def insert_interactions(
+    conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]], window: int = INTERACTION_WINDOW,
+    *, ordered: bool = True, progress: int = 0,
+) -> int:  # fmt: skip
+    """Insert ``rows`` into ``interactions`` through its triggers (search index, audit) in
+    one transaction with crm's command bookkeeping; returns how many.
+
+    Like crm's importer, a window of rows at a time goes into a temporary staging table and
+    then into ``interactions`` with one INSERT … SELECT (``ordered``: in :func:`fts_order`).
+    The ids follow that order, so within a window they are not quite in time order, as when
+    people log some calls late."""
+    cols = INTERACTION_INSERT_COLUMNS
+    conn.execute("DROP TABLE IF EXISTS temp.bench_staging")
+    conn.execute(f"CREATE TEMP TABLE bench_staging AS SELECT {cols} FROM interactions WHERE 0")
+    stage = f"INSERT INTO temp.bench_staging VALUES ({', '.join('?' * 6)})"
+    move = f"INSERT INTO interactions ({cols}) SELECT {cols} FROM temp.bench_staging ORDER BY rowid"
+    added = 0
+    batch: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        nonlocal added
+        conn.executemany(stage, fts_order(batch) if ordered else batch)
+        conn.execute(move)
+        conn.execute("DELETE FROM temp.bench_staging")
+        added += len(batch)
+        batch.clear()
+        if progress and added % progress < window:
+            log(f"  {added:,} interactions")
+
+    begin_command(conn, ["bench/run.py", "interactions"])
+    for row in rows:
+        batch.append(row)
+        if len(batch) == window:
+            flush()
+    if batch:
+        flush()
+    end_command(conn)
+    conn.execute("DROP TABLE temp.bench_staging")
+    return added
 
 
 # -- synthetic service data: reminders, tickets, birthdays, contact cadences ---------------

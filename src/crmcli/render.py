@@ -248,6 +248,34 @@ def emit_record(
         _table(items, sub_columns, f"{title} ({len(items)})", out, None)
 
 
+def emit_records(
+    records: Sequence[Mapping[str, Any]],
+    fmt: str,
+    *,
+    many: bool,
+    columns: Sequence[str],
+    sections: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    out: IO[str] | None = None,
+    raw: bool = False,
+) -> None:
+    """``show`` of one record or several (``many``): JSON is then an array of the objects,
+    tsv/csv one header and a row each, JSON Lines a line each, a terminal one card after
+    another."""
+    if not many:
+        emit_record(records[0], fmt, columns=columns, sections=sections, out=out, raw=raw)
+        return
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(to_json([dict(r) for r in records], indent=2) + "\n")
+    elif fmt in ("table", "jsonl"):
+        for number, record in enumerate(records):
+            if number and fmt == "table":
+                out.write("\n")
+            emit_record(record, fmt, columns=columns, sections=sections, out=out, raw=raw)
+    else:
+        emit(records, columns, fmt, out=out, raw=raw)
+
+
 def board(columns: Sequence[Mapping[str, Any]], out: IO[str] | None = None) -> None:
     """The pipeline board for a terminal: one column per stage, a card per deal shown
     (title, customer, value, close date; overdue in red), the stage's totals underneath.

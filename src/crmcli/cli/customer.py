@@ -13,14 +13,22 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    batch_info,
     cap_table,
     confirm,
+    confirm_delete,
     database,
+    deleted,
     fetch_limit,
     fmt_of,
     group,
+    ids_argument,
     info,
+    naming,
+    no_ids,
     parse_when,
+    plural,
+    read_ids,
 )
 from crmcli.core import customers as core
 from crmcli.core import settings
@@ -34,6 +42,7 @@ TICKET_COLUMNS = ("id", "subject", "priority", "status", "tier", "due_at", "over
 REMINDER_COLUMNS = ("id", "due_at", "text", "every")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Customer id.", show_default=False)]
+IdsArg = Annotated[list[str], ids_argument("Customer")]
 
 
 def _opt(help_text: str) -> Any:
@@ -141,28 +150,34 @@ def list_(
 
 
 @app.command("show")
-def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a customer: every field, tags, custom fields, when the next contact is due
+def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+    """Show customers: every field, tags, custom fields, when the next contact is due
     (with a cadence), interactions, deals, tickets, pending reminders, leads.
 
-    Example: crm customer show 42
+    Example: crm customer show 42    (several: crm customer show 42 43, or ids on stdin: -)
     """
-    from crmcli.render import emit_record
+    from crmcli.render import emit_records
 
+    ids = read_ids(customer_ids)
+    if no_ids(ids):
+        return
     db = database()
-    record = core.show(db, customer_id)
+    records = [core.show(db, customer_id) for customer_id in ids]
     out = fmt_of(fmt)
     if out == "table":
         from crmcli.cli.deal import for_table
         from crmcli.dates import today_local
 
-        record["deals"] = list(for_table(record["deals"]))
-        due = record["next_contact_due"]
-        if due and due < today_local().isoformat():
-            record["next_contact_due"] = f"{due} (overdue)"
-    emit_record(
-        record,
+        today = today_local().isoformat()
+        for record in records:
+            record["deals"] = list(for_table(record["deals"]))
+            due = record["next_contact_due"]
+            if due and due < today:
+                record["next_contact_due"] = f"{due} (overdue)"
+    emit_records(
+        records,
         out,
+        many=ids.many,
         columns=core.SHOW_COLUMNS,
         sections={
             "interactions": ("Interactions", INTERACTION_COLUMNS),
@@ -177,7 +192,7 @@ def show(customer_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
 
 @app.command("edit")
 def edit(
-    customer_id: IdArg,
+    customer_ids: IdsArg,
     name: Annotated[str | None, _opt("Full name.")] = None,
     email: Email = None,
     phone: Phone = None,
@@ -205,21 +220,33 @@ def edit(
         ),
     ] = None,
 ) -> None:
-    """Change a customer's fields, tags, custom fields or contact cadence.
+    """Change customers' fields, tags, custom fields or contact cadence.
+
+    Several ids (or - for ids on stdin) change together in one transaction: all or none.
 
     Example: crm customer edit 42 --phone "0912 345 678" --add-tag vip --cadence 30d
+
+    Example: crm customer list --tag vip -f ids | crm customer edit - --add-tag 2027
     """
+    ids = read_ids(customer_ids)
     checked = core.check_cadence(cadence) if cadence is not None else None
+    if no_ids(ids):
+        return
     db = database()
     data = _prepare(
         db, add_tag, field, name=name, email=email, phone=phone, company=company, title=title,
         address=address, city=city, country=country, birthday=birthday, source=source, notes=note,
     )  # fmt: skip
     with db.write():
-        record = core.update(db, customer_id, data, remove_tags=remove_tag or (),
-                             unset=unset or (), cadence=checked)  # fmt: skip
-        shown = core.show(db, customer_id) if cadence is not None else None
-    info(f"Updated customer {customer_id}: {record['name']}")
+        for customer_id in ids:
+            with naming("customer", customer_id, ids):
+                record = core.update(db, customer_id, data, remove_tags=remove_tag or (),
+                                     unset=unset or (), cadence=checked)  # fmt: skip
+        shown = core.show(db, ids[0]) if cadence is not None and not ids.many else None
+    if ids.many:
+        batch_info("Updated", "customer", ids)
+        return
+    info(f"Updated customer {ids[0]}: {record['name']}")
     if shown is not None:
         due = shown["next_contact_due"]  # None: past the year 9999
         info(
@@ -228,23 +255,24 @@ def edit(
 
 
 @app.command("delete")
-def delete(customer_id: IdArg, yes: YesOpt = False) -> None:
-    """Delete a customer with their tags, interactions and deals.
+def delete(customer_ids: IdsArg, yes: YesOpt = False) -> None:
+    """Delete customers with their tags, interactions and deals.
 
-    Example: crm customer delete 42 --yes
+    Example: crm customer delete 42 --yes    (several: 42 43, or - for ids on stdin)
     """
+    ids = read_ids(customer_ids)
+    if no_ids(ids):
+        return
     db = database()
-    record = core.get(db, customer_id)
-    deals = core.deal_count(db, customer_id)
-    with_deals = f" and {deals} deal{'s' if deals != 1 else ''}" if deals else ""
-    confirm(
-        f"Delete customer {customer_id} ({record['name']}), their history{with_deals}? "
-        "(crm undo brings them back)",
-        yes=yes,
-    )
+    names = [core.get(db, customer_id)["name"] for customer_id in ids]
+    deals = sum(core.deal_count(db, customer_id) for customer_id in ids)
+    with_deals = f" and {plural(deals, 'deal')}" if deals else ""
+    confirm_delete(ids, "customer", names, tail=f", their history{with_deals} "
+                   "(crm undo brings them back)", yes=yes)  # fmt: skip
     with db.write():
-        core.delete(db, customer_id)
-    info(f"Deleted customer {customer_id}: {record['name']}{with_deals}")
+        for customer_id in ids:
+            core.delete(db, customer_id)
+    deleted(ids, "customer", names, tail=with_deals)
 
 
 @app.command("log")

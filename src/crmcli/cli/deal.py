@@ -10,14 +10,20 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    batch_info,
     cap_table,
-    confirm,
+    confirm_delete,
     database,
+    deleted,
     fetch_limit,
     fmt_of,
     group,
+    ids_argument,
     info,
+    naming,
+    no_ids,
     parse_when,
+    read_ids,
 )
 from crmcli.core import deals as core
 
@@ -29,6 +35,7 @@ TABLE_COLUMNS = ("id", "title", "customer", "stage", "value", "probability", "cl
 ITEM_TABLE_COLUMNS = ("id", "position", "product", "quantity", "price", "total")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Deal id.", show_default=False)]
+IdsArg = Annotated[list[str], ids_argument("Deal")]
 
 
 def _opt(help_text: str, *names: str) -> Any:
@@ -146,25 +153,31 @@ def list_(
 
 
 @app.command("show")
-def show(deal_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a deal: every field, its line items and its stage history.
+def show(deal_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+    """Show deals: every field, their line items and their stage history.
 
-    Example: crm deal show 7
+    Example: crm deal show 7    (several: crm deal show 7 8, or ids on stdin: -)
     """
-    from crmcli.render import emit_record
+    from crmcli.render import emit_records
 
-    record = core.show(database(), deal_id)
+    ids = read_ids(deal_ids)
+    if no_ids(ids):
+        return
+    db = database()
+    records = [core.show(db, deal_id) for deal_id in ids]
     out = fmt_of(fmt)
     columns: tuple[str, ...] = core.COLUMNS
     if out == "table":
-        record = next(for_table([record]))
+        records = list(for_table(records))
         columns = tuple("value" if c == "amount" else c for c in core.COLUMNS if c != "currency")
-        for item in record["items"]:
-            item["price"] = _money(item["unit_price"], item["currency"])
-            item["total"] = _money(item["total"], item["currency"])
-    emit_record(
-        record,
+        for record in records:
+            for item in record["items"]:
+                item["price"] = _money(item["unit_price"], item["currency"])
+                item["total"] = _money(item["total"], item["currency"])
+    emit_records(
+        records,
         out,
+        many=ids.many,
         columns=columns,
         sections={
             "items": ("Line items", ITEM_TABLE_COLUMNS),
@@ -176,7 +189,7 @@ def show(deal_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
 
 @app.command("edit")
 def edit(
-    deal_id: IdArg,
+    deal_ids: IdsArg,
     title: Annotated[str | None, _opt("What is being sold.")] = None,
     amount: Amount = None,
     probability: Probability = None,
@@ -191,10 +204,15 @@ def edit(
         typer.Option("--unset", help="Clear a field: amount, probability, close_date, notes …"),
     ] = None,
 ) -> None:
-    """Change a deal's fields; the stage changes with move, won and lost only.
+    """Change deals' fields; the stage changes with move, won and lost only.
+
+    Several ids (or - for ids on stdin) change together in one transaction: all or none.
 
     Example: crm deal edit 7 --amount 1500 --close 2026-12-20
     """
+    ids = read_ids(deal_ids)
+    if no_ids(ids):
+        return
     db = database()
     data = core.prepare(
         {"title": title, "amount": amount, "probability": probability, "close_date": close,
@@ -203,22 +221,31 @@ def edit(
         _config(db),
     )  # fmt: skip
     with db.write():
-        deal = core.update(db, deal_id, data, unset=tuple(unset or ()))
-    info(f"Updated deal {deal_id}: {deal['title']}")
+        for deal_id in ids:
+            with naming("deal", deal_id, ids):
+                deal = core.update(db, deal_id, data, unset=tuple(unset or ()))
+    if ids.many:
+        batch_info("Updated", "deal", ids)
+    else:
+        info(f"Updated deal {ids[0]}: {deal['title']}")
 
 
 @app.command("delete")
-def delete(deal_id: IdArg, yes: YesOpt = False) -> None:
-    """Delete a deal with its line items and stage history.
+def delete(deal_ids: IdsArg, yes: YesOpt = False) -> None:
+    """Delete deals with their line items and stage history.
 
-    Example: crm deal delete 7 --yes
+    Example: crm deal delete 7 --yes    (several: 7 8, or - for ids on stdin)
     """
+    ids = read_ids(deal_ids)
+    if no_ids(ids):
+        return
     db = database()
-    deal = core.get(db, deal_id)
-    confirm(f"Delete deal {deal_id} ({deal['title']})?", yes=yes)
+    titles = [core.get(db, deal_id)["title"] for deal_id in ids]
+    confirm_delete(ids, "deal", titles, yes=yes)
     with db.write():
-        core.delete(db, deal_id)
-    info(f"Deleted deal {deal_id}: {deal['title']}")
+        for deal_id in ids:
+            core.delete(db, deal_id)
+    deleted(ids, "deal", titles)
 
 
 @app.command("move")

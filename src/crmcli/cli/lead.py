@@ -11,14 +11,22 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    batch_info,
     cap_table,
     confirm,
+    confirm_delete,
     database,
+    deleted,
     fetch_limit,
     fmt_of,
     group,
+    ids_argument,
     info,
+    naming,
+    no_ids,
     parse_when,
+    plural,
+    read_ids,
 )
 from crmcli.core import leads as core
 from crmcli.core import settings
@@ -32,6 +40,7 @@ INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
 STATUS_COLUMNS = ("changed_at", "from_status", "to_status", "reason")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Lead id.", show_default=False)]
+IdsArg = Annotated[list[str], ids_argument("Lead")]
 
 
 def _opt(help_text: str) -> Any:
@@ -131,17 +140,21 @@ def list_(
 
 
 @app.command("show")
-def show(lead_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a lead: every field, tags, interactions and the history of its status.
+def show(lead_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+    """Show leads: every field, tags, interactions and the history of their status.
 
-    Example: crm lead show 7
+    Example: crm lead show 7    (several: crm lead show 7 8, or ids on stdin: -)
     """
-    from crmcli.render import emit_record
+    from crmcli.render import emit_records
 
-    record = core.show(database(), lead_id)
-    emit_record(
-        record,
+    ids = read_ids(lead_ids)
+    if no_ids(ids):
+        return
+    db = database()
+    emit_records(
+        [core.show(db, lead_id) for lead_id in ids],
         fmt_of(fmt),
+        many=ids.many,
         columns=core.COLUMNS,
         sections={
             "interactions": ("Interactions", INTERACTION_COLUMNS),
@@ -153,7 +166,7 @@ def show(lead_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
 
 @app.command("edit")
 def edit(
-    lead_id: IdArg,
+    lead_ids: IdsArg,
     name: Annotated[str | None, _opt("Full name.")] = None,
     email: Email = None,
     phone: Phone = None,
@@ -171,35 +184,48 @@ def edit(
         typer.Option("--unset", help=f"Clear a field: {', '.join(core.UNSETTABLE)}."),
     ] = None,
 ) -> None:
-    """Change a lead's fields or tags (the status changes with crm lead status).
+    """Change leads' fields or tags (the status changes with crm lead status).
+
+    Several ids (or - for ids on stdin) change together in one transaction: all or none.
 
     Example: crm lead edit 7 --score 80 --company "Huế Coffee" --add-tag hot
     """
+    ids = read_ids(lead_ids)
+    if no_ids(ids):
+        return
     db = database()
     data = _prepare(db, add_tag, name=name, email=email, phone=phone, company=company,
                     title=title, source=source, score=score, notes=note)  # fmt: skip
     with db.write():
-        record = core.update(db, lead_id, data, remove_tags=remove_tag or (), unset=unset or ())
-    info(f"Updated lead {lead_id}: {record['name']}")
+        for lead_id in ids:
+            with naming("lead", lead_id, ids):
+                record = core.update(db, lead_id, data, remove_tags=remove_tag or (),
+                                     unset=unset or ())  # fmt: skip
+    if ids.many:
+        batch_info("Updated", "lead", ids)
+    else:
+        info(f"Updated lead {ids[0]}: {record['name']}")
 
 
 @app.command("delete")
-def delete(lead_id: IdArg, yes: YesOpt = False) -> None:
-    """Delete a lead with its tags, status history and its own interactions.
+def delete(lead_ids: IdsArg, yes: YesOpt = False) -> None:
+    """Delete leads with their tags, status history and their own interactions.
 
     Interactions that also belong to a customer (after a conversion) stay with the customer.
 
-    Example: crm lead delete 7 --yes
+    Example: crm lead delete 7 --yes    (several: 7 8, or - for ids on stdin)
     """
+    ids = read_ids(lead_ids)
+    if no_ids(ids):
+        return
     db = database()
-    record = core.get(db, lead_id)
-    confirm(f"Delete lead {lead_id} ({record['name']}) and their history?", yes=yes)
+    names = [core.get(db, lead_id)["name"] for lead_id in ids]
+    confirm_delete(ids, "lead", names, tail=" and their history", yes=yes)
     with db.write():
-        done = core.delete(db, lead_id)
-    kept = done.interactions_kept
-    stay = "1 interaction stays" if kept == 1 else f"{kept} interactions stay"
-    note = f"; {stay} with the customer" if kept else ""
-    info(f"Deleted lead {lead_id}: {record['name']}{note}")
+        kept = sum(core.delete(db, lead_id).interactions_kept for lead_id in ids)
+    stay = "stays" if kept == 1 else "stay"
+    deleted(ids, "lead", names, tail=f"; {plural(kept, 'interaction')} {stay} with the customer"
+            if kept else "")  # fmt: skip
 
 
 @app.command("log")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import IO, Annotated, Any, TypeVar
 
 import typer
 
-from crmcli.errors import UsageError
+from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
 
 T = TypeVar("T")
 
@@ -125,3 +126,110 @@ def parse_when(text: str, field: str, db: Any) -> str:
 
     order = load(db).date_order
     return to_utc_iso(parse_datetime(text, order=order, field=field))
+
+
+# -- several ids: `crm customer edit 3 5 8 …`, `… -f ids | crm customer edit - …` -------------
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+SHOWN_IDS = 10  # a batch's message lists this many ids
+
+
+def ids_argument(noun: str) -> Any:
+    """The ID... argument of show/edit/delete/done: one id, several, or ``-`` for stdin."""
+    return typer.Argument(
+        metavar="ID...",
+        help=f"{noun} id; several ids, or - to read ids from stdin (one a line, as -f ids "
+        "prints them), make one command and one transaction.",
+        show_default=False,
+    )
+
+
+class Ids(list[int]):
+    """The ids a command was given, in order, each once; ``many`` when the command was
+    given several ids or ``-`` (a batch: JSON is an array, messages are one summary)."""
+
+    many: bool = False
+
+
+def read_ids(given: Sequence[str], *, stdin: IO[str] | None = None) -> Ids:
+    """Check and collect the ids of an ID... argument; ``-`` reads stdin, one id a line
+    (blank lines skipped).  A bad id is a usage error before anything is opened."""
+    ids = Ids()
+    ids.many = len(given) > 1 or "-" in given
+    seen: set[int] = set()
+    if list(given).count("-") > 1:
+        raise UsageError("give - (ids from stdin) once")
+    for text in given:
+        if text == "-":
+            lines = stdin if stdin is not None else sys.stdin
+            for number, line in enumerate(lines, 1):
+                line = line.strip()
+                if line:
+                    _add_id(ids, seen, line, f"ID on stdin line {number}")
+        else:
+            _add_id(ids, seen, text.strip(), "ID")
+    return ids
+
+
+def _add_id(ids: Ids, seen: set[int], text: str, field: str) -> None:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise InvalidValue(field, text, "not an id (a whole number from 1)")
+    ident = int(text)
+    if ident not in seen:
+        seen.add(ident)
+        ids.append(ident)
+
+
+def no_ids(ids: Ids) -> bool:
+    """True (after saying so) when ``-`` brought no ids: nothing to do, and no error."""
+    if ids:
+        return False
+    info("no ids on stdin: nothing to do")
+    return True
+
+
+@contextmanager
+def naming(noun: str, ident: int, ids: Ids) -> Iterator[None]:
+    """In a batch, an error about one record names it (``customer 12: invalid …``)."""
+    try:
+        yield
+    except CrmError as exc:
+        if ids.many and not isinstance(exc, NotFound):
+            exc.message = f"{noun} {ident}: {exc.message}"
+        raise
+
+
+def id_list(ids: Sequence[int]) -> str:
+    """``3, 5, 8`` or ``3, 5, 8, … (12,000 in all)``."""
+    shown = ", ".join(str(i) for i in ids[:SHOWN_IDS])
+    return shown if len(ids) <= SHOWN_IDS else f"{shown}, … ({len(ids):,} in all)"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def batch_info(verb: str, noun: str, ids: Sequence[int]) -> None:
+    """The one message of a batch: ``Updated 3 customers: 3, 5, 8``."""
+    info(f"{verb} {plural(len(ids), noun)}: {id_list(ids)}")
+
+
+def confirm_delete(ids: Ids, noun: str, labels: Sequence[str], *, tail: str = "",
+                   yes: bool) -> None:  # fmt: skip
+    """Ask once before deleting one record or a batch: ``Delete 3 customers (An, Bình,
+    Cường …) and their history?``; ``labels`` name the records, ``tail`` says what goes
+    with them."""
+    if ids.many:
+        names = ", ".join(labels[:3]) + (" …" if len(labels) > 3 else "")
+        what = f"{plural(len(ids), noun)} ({names})"
+    else:
+        what = f"{noun} {ids[0]} ({labels[0]})"
+    confirm(f"Delete {what}{tail}?", yes=yes)
+
+
+def deleted(ids: Ids, noun: str, labels: Sequence[str], *, tail: str = "") -> None:
+    """The message after a delete: ``Deleted customer 4: An`` or ``Deleted 3 customers: …``."""
+    if ids.many:
+        info(f"Deleted {plural(len(ids), noun)}{tail}: {id_list(ids)}")
+    else:
+        info(f"Deleted {noun} {ids[0]}: {labels[0]}{tail}")

@@ -12,12 +12,18 @@ from crmcli.cli.options import (
     RawOpt,
     YesOpt,
     cap_table,
-    confirm,
+    confirm_delete,
     database,
+    deleted,
     fetch_limit,
     fmt_of,
     group,
+    id_list,
+    ids_argument,
     info,
+    no_ids,
+    plural,
+    read_ids,
 )
 from crmcli.cli.remind_due import due, export
 
@@ -28,6 +34,7 @@ app.command("export")(export)
 TABLE_COLUMNS = ("id", "due", "text", "for", "every")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Reminder id.", show_default=False)]
+IdsArg = Annotated[list[str], ids_argument("Reminder")]
 
 
 def _opt(help_text: str, *names: str) -> Any:
@@ -131,26 +138,35 @@ def list_(
 
 
 @app.command("done")
-def done(reminder_id: IdArg) -> None:
-    """Mark a reminder done; a repeating one moves to its next time instead.
+def done(reminder_ids: IdsArg) -> None:
+    """Mark reminders done; a repeating one moves to its next time instead.
 
     The next time comes after both the current due time and now, so an overdue daily
     reminder does not leave a trail of repeats, and a monthly one done early is not due
     again the same month.
 
-    Example: crm remind done 4
+    Example: crm remind done 4    (several: crm remind done 4 5, or ids on stdin: -)
     """
     from crmcli.core import reminders as core
 
+    ids = read_ids(reminder_ids)
+    if no_ids(ids):
+        return
     db = database()
     with db.write():
-        result = core.done(db, reminder_id)
+        results = [core.done(db, reminder_id) for reminder_id in ids]
+    if ids.many:
+        moved = sum(r.next_at is not None for r in results)
+        again = f" ({plural(moved, 'repeating one')} moved to the next time)" if moved else ""
+        info(f"Done {plural(len(ids), 'reminder')}{again}: {id_list(ids)}")
+        return
+    result = results[0]
     if result.next_at is not None:
-        info(f"Reminder {reminder_id} done; next: {core.when_text(result.next_at)}")
+        info(f"Reminder {ids[0]} done; next: {core.when_text(result.next_at)}")
     elif result.record["rule"]:
-        info(f"Reminder {reminder_id} done; that was its last time")
+        info(f"Reminder {ids[0]} done; that was its last time")
     else:
-        info(f"Reminder {reminder_id} done: {first_line(result.record['text'])}")
+        info(f"Reminder {ids[0]} done: {first_line(result.record['text'])}")
 
 
 @app.command("snooze")
@@ -179,16 +195,20 @@ def snooze(
 
 
 @app.command("delete")
-def delete(reminder_id: IdArg, yes: YesOpt = False) -> None:
-    """Delete a reminder (a repeating one with all its future times).
+def delete(reminder_ids: IdsArg, yes: YesOpt = False) -> None:
+    """Delete reminders (a repeating one with all its future times).
 
-    Example: crm remind delete 4 --yes
+    Example: crm remind delete 4 --yes    (several: 4 5, or - for ids on stdin)
     """
     from crmcli.core import reminders as core
 
+    ids = read_ids(reminder_ids)
+    if no_ids(ids):
+        return
     db = database()
-    record = core.get(db, reminder_id)
-    confirm(f"Delete reminder {reminder_id} ({first_line(record['text'], 40)})?", yes=yes)
+    texts = [first_line(core.get(db, reminder_id)["text"], 40) for reminder_id in ids]
+    confirm_delete(ids, "reminder", texts, yes=yes)
     with db.write():
-        core.delete(db, reminder_id)
-    info(f"Deleted reminder {reminder_id}: {first_line(record['text'])}")
+        for reminder_id in ids:
+            core.delete(db, reminder_id)
+    deleted(ids, "reminder", texts)

@@ -10,13 +10,19 @@ from crmcli.cli.options import (
     LimitOpt,
     RawOpt,
     YesOpt,
+    batch_info,
     cap_table,
-    confirm,
+    confirm_delete,
     database,
+    deleted,
     fetch_limit,
     fmt_of,
     group,
+    ids_argument,
     info,
+    naming,
+    no_ids,
+    read_ids,
 )
 from crmcli.core import tickets as core
 
@@ -27,6 +33,7 @@ THREAD_TABLE_COLUMNS = ("at", "kind", "change", "body")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Ticket id.", show_default=False)]
+IdsArg = Annotated[list[str], ids_argument("Ticket")]
 
 
 def _opt(help_text: str, *names: str) -> Any:
@@ -177,25 +184,31 @@ def _split(values: list[str]) -> list[str]:
 
 
 @app.command("show")
-def show(ticket_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show a ticket: every field and its thread (comments, status changes, escalations).
+def show(ticket_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+    """Show tickets: every field and the thread (comments, status changes, escalations).
 
-    Example: crm ticket show 3
+    Example: crm ticket show 3    (several: crm ticket show 3 4, or ids on stdin: -)
     """
-    from crmcli.render import emit_record
+    from crmcli.render import emit_records
 
-    record = core.show(database(), ticket_id)
+    ids = read_ids(ticket_ids)
+    if no_ids(ids):
+        return
+    db = database()
+    records = [core.show(db, ticket_id) for ticket_id in ids]
     out = fmt_of(fmt)
     columns: tuple[str, ...] = core.COLUMNS
     if out == "table":
-        record = next(for_table([record]))
+        records = list(for_table(records))
         columns = tuple("due" if c == "due_at" else c for c in core.COLUMNS)
-        for event in record["thread"]:
-            event["change"] = _change(event)
-            event["at"] = _local(event["at"])
-    emit_record(
-        record,
+        for record in records:
+            for event in record["thread"]:
+                event["change"] = _change(event)
+                event["at"] = _local(event["at"])
+    emit_records(
+        records,
         out,
+        many=ids.many,
         columns=columns,
         sections={"thread": ("Thread", THREAD_TABLE_COLUMNS)},
         raw=raw,
@@ -292,36 +305,50 @@ def reopen(ticket_id: IdArg, note: Note = None) -> None:
 
 @app.command("edit")
 def edit(
-    ticket_id: IdArg,
+    ticket_ids: IdsArg,
     subject: Annotated[str | None, _opt("What it is about.")] = None,
     priority: Priority = None,
     due: Due = None,
     description: Annotated[str | None, _opt("Replace the details ('' clears them).")] = None,
 ) -> None:
-    """Change a ticket's subject, priority, due time or description.
+    """Change tickets' subject, priority, due time or description.
 
-    A new --priority does not move the due time; give --due for that.
+    A new --priority does not move the due time; give --due for that.  Several ids (or -
+    for ids on stdin) change together in one transaction: all or none.
 
     Example: crm ticket edit 3 --priority urgent --due "today 17:00"
     """
+    ids = read_ids(ticket_ids)
+    if no_ids(ids):
+        return
     db = database()
     due_at = _due(db, due) if due is not None else None
     with db.write():
-        ticket = core.edit(db, ticket_id, subject=subject, priority=priority, due_at=due_at,
-                           description=description)  # fmt: skip
-    info(f"Updated ticket {ticket_id}: {_text(ticket['subject'])} ({ticket['priority']}, "
-         f"{_due_note(ticket)})")  # fmt: skip
+        for ticket_id in ids:
+            with naming("ticket", ticket_id, ids):
+                ticket = core.edit(db, ticket_id, subject=subject, priority=priority,
+                                   due_at=due_at, description=description)  # fmt: skip
+    if ids.many:
+        batch_info("Updated", "ticket", ids)
+    else:
+        info(f"Updated ticket {ids[0]}: {_text(ticket['subject'])} ({ticket['priority']}, "
+             f"{_due_note(ticket)})")  # fmt: skip
 
 
 @app.command("delete")
-def delete(ticket_id: IdArg, yes: YesOpt = False) -> None:
-    """Delete a ticket with its thread.
+def delete(ticket_ids: IdsArg, yes: YesOpt = False) -> None:
+    """Delete tickets with their threads.
 
-    Example: crm ticket delete 3 --yes
+    Example: crm ticket delete 3 --yes    (several: 3 4, or - for ids on stdin)
     """
+    ids = read_ids(ticket_ids)
+    if no_ids(ids):
+        return
     db = database()
-    ticket = core.get(db, ticket_id)
-    confirm(f"Delete ticket {ticket_id} ({_text(ticket['subject'])}) and its thread?", yes=yes)
+    subjects = [_text(core.get(db, ticket_id)["subject"]) for ticket_id in ids]
+    confirm_delete(ids, "ticket", subjects, tail=" and the thread" if not ids.many else
+                   " and their threads", yes=yes)  # fmt: skip
     with db.write():
-        core.delete(db, ticket_id)
-    info(f"Deleted ticket {ticket_id}: {_text(ticket['subject'])}")
+        for ticket_id in ids:
+            core.delete(db, ticket_id)
+    deleted(ids, "ticket", subjects)
