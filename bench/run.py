@@ -53,7 +53,7 @@ SHELL_ALLOWANCE_S = 0.010  # SPEC 7: queries the shell answers in under 10 ms ge
 RARE_WORD = "kumquat"  # in about one interaction in a thousand (and always in the first)
 RARE_EVERY = 997
 COMMON_WORD = "nguyen"  # the family name of about 30 % of the customers
-SALES_GENERATOR_VERSION = 2  # bump when the generated deals change
+SALES_GENERATOR_VERSION = 3  # bump when the generated sales data change
 SALES_CUSTOMERS = 200_000
 SALES_DEALS = 1_000_000
 DEAL_BATCH = 10_000
@@ -867,12 +867,23 @@ def list_sql(search: str) -> str:
     return inline_params(sql, params)
 
 
-def show_sql(customer_id: int) -> str:
-    from crmcli.core.customers import GET_SQL, INTERACTIONS_SQL
+def show_sql(db: Path, customer_id: int) -> str:
+    """The statements `crm customer show` runs (crmcli.core.customers.show: the customer, the
+    cadence, interactions, deals, tickets, reminders, leads), as SQLite traces them with their
+    parameters: the product's own SQL, whatever it becomes."""
+    from crmcli.core import customers
+    from crmcli.db import open_db
 
-    return (
-        ";\n".join(inline_params(sql, [customer_id]) for sql in (GET_SQL, INTERACTIONS_SQL)) + ";"
-    )
+    traced: list[str] = []
+    database = open_db(db, create=False)
+    try:
+        database.conn.set_trace_callback(traced.append)
+        customers.show(database, customer_id)
+        database.conn.set_trace_callback(None)
+    finally:
+        database.close()
+    statements = [sql.strip() for sql in traced if sql.lstrip().upper().startswith("SELECT")]
+    return ";\n".join(statements) + ";"
 
 
 # -- the synthetic database ---------------------------------------------------------------
@@ -1047,11 +1058,13 @@ def build_sales(
     empty: Path,
     rebuild: bool,
     service: tuple[int, int] = (SERVICE_REMINDERS, SERVICE_TICKETS),
+    interactions: int = SALES_INTERACTIONS,
 ) -> dict[str, Any]:
     """The cached "sales" database: ``customers`` imported with ``crm customer import``,
-    then ``deals`` over them with their stage history (built if needed, like build())."""
+    then ``deals`` over them with their stage history, ``interactions`` with them and the
+    service data (built if needed, like build())."""
     reminders, tickets = service
-    name = f"sales-{customers}-{deals}-{reminders}-{tickets}"
+    name = f"sales-{customers}-{deals}-{interactions}-{reminders}-{tickets}"
     db = workdir / f"{name}.db"
     meta_path = workdir / f"{name}.json"
     source = source_fingerprint()
@@ -1059,6 +1072,7 @@ def build_sales(
         meta: dict[str, Any] = json.loads(meta_path.read_text())
         if (meta.get("generator") != SALES_GENERATOR_VERSION
                 or meta.get("customers") != customers or meta.get("deals") != deals
+                or meta.get("interactions") != interactions
                 or meta.get("service", {}).get("reminders") != reminders
                 or meta.get("service", {}).get("tickets") != tickets):  # fmt: skip
             log(f"the cached {db} was made by another generator: building it again")
@@ -1090,11 +1104,32 @@ def build_sales(
     now = int(time.time())
     added, changes = insert_deals(conn, customers, deals, seed=deals + customers, now=now)
     deals_s = time.perf_counter() - start
+    audit_rows = conn.execute("SELECT count(*) FROM audit").fetchone()[0] - audit_before
+    log(f"{added:,} deals, {changes:,} stage changes, {audit_rows:,} audit rows in {deals_s:.1f} s")
+    log(f"adding {interactions:,} interactions ({INTERACTION_WINDOW:,} per INSERT … SELECT)")
+    start = time.perf_counter()
+    rows = sales_interactions(customers, interactions, seed=interactions + customers, now=now)
+    logged = insert_interactions(conn, rows, progress=max(INTERACTION_WINDOW, 200_000))
+    interactions_s = time.perf_counter() - start
+    audited = conn.execute(
+        "SELECT count(*) FROM audit WHERE table_name = 'interactions' AND action = 'insert'"
+    ).fetchone()[0]
+    if logged != interactions or audited != logged:
+        raise SystemExit(f"{logged:,} interactions added with {audited:,} audit rows, "
+                         f"not {interactions:,}")  # fmt: skip
+    log(f"{logged:,} interactions in {interactions_s:.1f} s ({logged / interactions_s:,.0f}/s)")
     log(f"adding {reminders:,} reminders, {tickets:,} tickets, birthdays and cadences")
     start = time.perf_counter()
     counts = insert_service(conn, customers, deals, reminders, tickets, now)
     service_s = time.perf_counter() - start
-    audit_rows = conn.execute("SELECT count(*) FROM audit").fetchone()[0] - audit_before
+    log("checking the search index against the interactions it must hold")
+    start = time.perf_counter()
+    search_problems = search_index_problems(conn)
+    check_s = time.perf_counter() - start
+    if search_problems:
+        raise SystemExit(f"the search index is wrong after the build: {search_problems}")
+    log(f"search index checked in {check_s:.1f} s; choosing the customer `show` displays")
+    show = busiest_customer(conn)
     stage_counts = dict(
         conn.execute(
             "SELECT s.name, count(*) FROM deals d JOIN stages s ON s.id = d.stage_id "
@@ -1104,10 +1139,12 @@ def build_sales(
     currency_counts = dict(
         conn.execute("SELECT currency, count(*) FROM deals GROUP BY currency ORDER BY 2 DESC")
     )
+    kind_counts = dict(
+        conn.execute("SELECT type, count(*) FROM interactions GROUP BY type ORDER BY 2 DESC")
+    )
     # No ANALYZE or PRAGMA optimize: crm never runs them, so its planner has no statistics.
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    log(f"{added:,} deals, {changes:,} stage changes, {audit_rows:,} audit rows in {deals_s:.1f} s")
     building.replace(db)
     remove_db(building)
     meta = {
@@ -1118,10 +1155,15 @@ def build_sales(
         "audit_rows": audit_rows,
         "stages": stage_counts,
         "currencies": currency_counts,
+        "interactions": logged,
+        "interaction_types": kind_counts,
+        "show": show,
         "import_seconds": import_s,
         "deals_seconds": deals_s,
+        "interactions_seconds": interactions_s,
         "service": counts,
         "service_seconds": service_s,
+        "search_check_seconds": check_s,
         "now": now,
         "build_seconds": time.perf_counter() - started,
         "db_bytes": db.stat().st_size,
@@ -1132,6 +1174,48 @@ def build_sales(
     meta["db"] = str(db)
     meta["cached"] = ""
     return meta
+
+
+def search_index_problems(conn: sqlite3.Connection) -> list[str]:
+    """What is wrong with the customers' search index: FTS5's own integrity check, then every
+    customer's indexed text against the text crm's triggers make from the customer and all
+    their interactions (the same expressions, from crmcli.migrations)."""
+    from crmcli.migrations import _customer_search_doc
+
+    problems = []
+    try:
+        conn.execute("INSERT INTO customers_fts (customers_fts) VALUES ('integrity-check')")
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"FTS5 integrity-check: {exc}")
+    columns = ("name", "email", "phone", "company", "city", "notes", "activity")
+    doc = _customer_search_doc("c") + " FROM customers c"
+    wrong, first = conn.execute(
+        f"WITH d (id, {', '.join(columns)}) AS ({doc}) "
+        "SELECT count(*), min(d.id) FROM d LEFT JOIN customers_fts f ON f.rowid = d.id "
+        f"WHERE f.rowid IS NULL OR ({', '.join(f'f.{c}' for c in columns)}) "
+        f"IS NOT ({', '.join(f'd.{c}' for c in columns)})"
+    ).fetchone()
+    if wrong:
+        problems.append(f"{wrong:,} customers indexed with other text (the first: {first})")
+    extra = conn.execute(
+        "SELECT count(*) FROM customers_fts WHERE rowid NOT IN (SELECT id FROM customers)"
+    ).fetchone()[0]
+    if extra:
+        problems.append(f"{extra:,} search rows without their customer")
+    return problems
+
+
+def busiest_customer(conn: sqlite3.Connection) -> dict[str, int]:
+    """The customer `customer show` displays on the sales database: the one with the most
+    interactions (the lowest id of those), with how many interactions and deals it has."""
+    customer_id, logged = conn.execute(
+        "SELECT customer_id, count(*) FROM interactions WHERE customer_id IS NOT NULL "
+        "GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1"
+    ).fetchone()
+    deals = conn.execute(
+        "SELECT count(*) FROM deals WHERE customer_id = ?", (customer_id,)
+    ).fetchone()[0]
+    return {"id": int(customer_id), "interactions": int(logged), "deals": int(deals)}
 
 
 # -- statistics and the report ------------------------------------------------------------
@@ -1226,7 +1310,7 @@ def query_measures(tools: Tools, meta: dict[str, Any], runs: int) -> tuple[list[
     sqlite = [str(tools.sqlite3), "-batch", "-bail", str(db)]
     searches = {"list (common word)": COMMON_WORD, "list (rare word)": RARE_WORD}
     sql = {name: list_sql(word) for name, word in searches.items()}
-    sql["show"] = show_sql(show_id)
+    sql["show"] = show_sql(db, show_id)
     for name, text in sql.items():
         slug = name.replace(" (", "-").replace(" word)", "").replace(" ", "-")
         (db.parent / f"sql-{slug}.sql").write_text(text + "\n")

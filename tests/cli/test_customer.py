@@ -382,3 +382,12 @@ def test_merge_keeps_the_other_customers_tickets_and_reminders(crm) -> None:
     shown = json.loads(crm("customer", "show", str(keep), "-f", "json").stdout)
     assert [t["subject"] for t in shown["tickets"]] == ["Máy in hỏng"]
     assert [r["text"] for r in shown["reminders"]] == ["Gọi lại"]
+
+
+def test_dupes_phones_international_match_whole_local_by_last_digits(crm) -> None:
+    add(crm, "Siobhán Murphy", "--phone", "+353 1 234 5678")
+    add(crm, "Sato Haruto", "--phone", "+81 3 1234 5678")  # same last 9 digits
+    local = add(crm, "Lê Hoa", "--phone", "0912 345 678")
+    written = add(crm, "Lê Thị Hoa", "--phone", "84 912 345 678")  # no +: by its last digits
+    pairs = json.loads(crm("customer", "dupes", "-f", "json").stdout)
+    assert pairs == [{"keep": local, "other": written, "reasons": ["same phone"]}]

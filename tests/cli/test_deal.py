@@ -250,7 +250,7 @@ def test_stage_configuration_with_deals_in_place(crm, customer, db_path: Path) -
     before = dump(db_path)
     refused = crm("deal", "stages", "remove", "quote")
     assert refused.exit_code == 1
-    assert refused.stderr == "crm: error: 1 deal sit in quote; move them with --to STAGE\n"
+    assert refused.stderr == "crm: error: 1 deal sits in quote; move it with --to STAGE\n"
     bad_edits = (
         ["add", "Demo", "--probability", "10"], ["add", "x", "--probability", "101"],
         ["rename", "nope", "x"], ["remove", "won"], ["edit", "won", "--probability", "5"],

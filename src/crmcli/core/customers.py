@@ -522,7 +522,12 @@ def log(
 
 
 def _phone_key(phone: str) -> str:
+    """International numbers (E.164, ``+…``) match whole, so +353 1 234 5678 is not
+    +81 3 1234 5678; others by their last nine digits (a local 0912 345 678 and a written
+    84 912 345 678 are one phone)."""
     digits = re.sub(r"\D", "", phone)
+    if phone.lstrip().startswith("+"):
+        return "+" + digits
     return digits[-9:] if len(digits) >= 9 else digits
 
 

@@ -253,9 +253,10 @@ def remove_stage(db: Database, name: str, *, to: str | None = None) -> int:
         if target["id"] == row["id"]:
             raise UsageError("--to must name another stage")
     elif count:
+        many = count != 1
         raise CrmError(
-            f"{count} deal{'s' if count != 1 else ''} sit in {row['name']}; "
-            f"move them with --to STAGE"
+            f"{count} deal{'s sit' if many else ' sits'} in {row['name']}; "
+            f"move {'them' if many else 'it'} with --to STAGE"
         )
     open_left = db.scalar(
         "SELECT count(*) FROM stages WHERE kind = 'open' AND removed_at IS NULL AND id <> ?",
