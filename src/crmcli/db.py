@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from crmcli.errors import DatabaseError
+from crmcli.errors import DatabaseError, NotFound
 
 APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
 SCHEMA_VERSION = 3  # len(migrations.MIGRATIONS); a test keeps them equal
@@ -71,6 +71,12 @@ class Database:
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    def require(self, table: str, entity: str, ident: int) -> None:
+        """Raise ``no <entity> <ident>`` unless ``table`` (a name from our code, never from
+        the user) has the row ``id = ident``."""
+        if self.scalar(f"SELECT 1 FROM {table} WHERE id = ?", (ident,)) is None:
+            raise NotFound(entity, ident)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         self._require_write()

@@ -417,3 +417,10 @@ def test_board_stays_readable_with_six_stages_and_500_deals(crm, customer, db_pa
     records = json.loads(crm("deal", "pipeline", "-f", "json").stdout)
     assert sum(r["deals"] for r in records) == 500
     assert [r["stage"] for r in records] == stages
+
+
+def test_list_for_an_unknown_customer_says_so(crm) -> None:
+    assert crm("customer", "add", "Lâm Vỹ").exit_code == 0
+    result = crm("deal", "list", "--customer", "4242", "-f", "tsv")
+    assert result.exit_code == 1
+    assert result.stdout == "" and result.stderr == "crm: error: no customer 4242\n"

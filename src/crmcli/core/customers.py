@@ -507,8 +507,7 @@ def log(
     if kind not in INTERACTION_TYPES:
         raise InvalidValue("--type", kind, f"choose one of {', '.join(INTERACTION_TYPES)}")
     text = clean(body, field="text", limit=NOTE_MAX, required=True)
-    if not exists(db, customer_id):
-        raise NotFound("customer", customer_id)
+    db.require("customers", "customer", customer_id)
     now = _now()
     cur = db.execute(
         "INSERT INTO interactions (uid, customer_id, type, body, happened_at, created_at) "

@@ -428,6 +428,8 @@ def list_deals(
     """Deals matching every filter, streamed; a bad filter is refused here, before the
     caller writes anything (a header)."""
     stage_id = find_stage(db, stage)["id"] if stage is not None else None
+    if customer_id is not None:
+        db.require("customers", "customer", customer_id)
     sql, params = list_query(
         today=_today(), stage_id=stage_id, customer_id=customer_id, status=status,
         closing_before=closing_before, sort=sort, limit=limit,
@@ -489,8 +491,7 @@ def add(
     values = data.values
     if not values.get("title"):
         raise InvalidValue("title", "", "must not be empty")
-    if db.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is None:
-        raise NotFound("customer", customer_id)
+    db.require("customers", "customer", customer_id)
     target = _open_stage(db, data.stage) if data.stage else _first_open_stage(db)
     currency = values.get("currency") or (config or _config(db)).currency
     now = _now()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.db import Database
-from crmcli.errors import NotFound
 
 REDACTED = "(forgotten)"
 IDENTIFIER_MIN = 3  # shorter names are not searched for as text (they would match words)
@@ -126,13 +125,11 @@ def find_person(
     person = Person()
     rows = person.rows
     if customer_id is not None:
-        if db.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is None:
-            raise NotFound("customer", customer_id)
+        db.require("customers", "customer", customer_id)
         rows["customers"] = _merged_into(db, {customer_id})
         rows["leads"] = _rows(db, "leads", "customer_id", rows["customers"])
     if lead_id is not None:
-        if db.scalar("SELECT 1 FROM leads WHERE id = ?", (lead_id,)) is None:
-            raise NotFound("lead", lead_id)
+        db.require("leads", "lead", lead_id)
         rows["leads"].add(lead_id)
     customers, leads = rows["customers"], rows["leads"]
     rows["customer_tags"] = set(customers)  # keyed by customer_id

@@ -229,8 +229,7 @@ def list_reminders(
         where.append("r.due_at < ?")
         params.append(_utc(window_end(window, now)))
     if customer_id is not None:
-        if db.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is None:
-            raise NotFound("customer", customer_id)
+        db.require("customers", "customer", customer_id)
         where.append("r.customer_id = ?")
         params.append(customer_id)
     sql = _SELECT + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY r.due_at, r.id"

@@ -193,11 +193,6 @@ def show(db: Database, ticket_id: int) -> dict[str, Any]:
     return record
 
 
-def _customer_exists(db: Database, customer_id: int) -> None:
-    if db.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is None:
-        raise NotFound("customer", customer_id)
-
-
 def list_tickets(
     db: Database,
     *,
@@ -223,7 +218,7 @@ def list_tickets(
         where.append(f"t.priority IN ({', '.join('?' * len(chosen))})")
         params.extend(chosen)
     if customer_id is not None:
-        _customer_exists(db, customer_id)
+        db.require("customers", "customer", customer_id)
         where.append("t.customer_id = ?")
         params.append(customer_id)
     if overdue:
@@ -283,7 +278,7 @@ def open_ticket(
     text = check_subject(subject)
     level = check_priority(priority)
     details = check_description(description) if description is not None else None
-    _customer_exists(db, customer_id)
+    db.require("customers", "customer", customer_id)
     now = _now()
     due = due_at if due_at is not None else sla_due(db, level, start=now)
     cur = db.execute(
