@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -67,6 +68,15 @@ def dump(path: Path) -> list[tuple[object, ...]]:
             )
         ]
         return [(t, *row) for t in tables for row in conn.execute(f"SELECT * FROM {t}")]
+    finally:
+        conn.close()
+
+
+def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The rows of one query on the database at ``path`` (its own connection, closed)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
 

@@ -4,13 +4,12 @@ on stdin, one a line) and run as one command and one transaction: all or nothing
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import crm_bin, dump
+from tests.conftest import crm_bin, dump, query
 
 
 def new_id(result) -> int:
@@ -27,20 +26,14 @@ def people(crm) -> list[int]:
 
 
 def tags(db: Path, customer_id: int) -> set[str]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute("SELECT tag FROM customer_tags WHERE customer_id = ?", (customer_id,))
-        return {r[0] for r in rows}
-    finally:
-        conn.close()
+    return {
+        r[0]
+        for r in query(db, "SELECT tag FROM customer_tags WHERE customer_id = ?", (customer_id,))
+    }
 
 
 def commands(db: Path) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        return int(conn.execute("SELECT count(*) FROM commands").fetchone()[0])
-    finally:
-        conn.close()
+    return int(query(db, "SELECT count(*) FROM commands")[0][0])
 
 
 # -- reading ids --------------------------------------------------------------------------

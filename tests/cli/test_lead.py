@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import dump
+from tests.conftest import dump, query
 
 NOW_UTC = "2026-11-23T03:00:00Z"  # conftest's CRM_NOW (10:00 at UTC+7)
 
@@ -43,14 +42,6 @@ def ids(crm: Any, *args: str) -> list[int]:
     result = crm("lead", "list", *args, "-f", "ids")
     assert result.exit_code == 0, result.stderr
     return [int(x) for x in result.stdout.split()]
-
-
-def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def one_error_line(result: Any, code: int) -> None:

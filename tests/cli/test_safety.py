@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import crm_bin, dump
+from tests.conftest import crm_bin, dump, query
 
 CRM = crm_bin()
 
@@ -91,11 +91,7 @@ def test_backup_while_another_process_writes(
 
 
 def consistent_count(db_path: Path) -> int:
-    conn = sqlite3.connect(db_path)
-    try:
-        return int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])
-    finally:
-        conn.close()
+    return int(query(db_path, "SELECT count(*) FROM customers")[0][0])
 
 
 def test_backup_refuses_what_it_should(crm, db_path: Path, tmp_path: Path) -> None:
@@ -322,11 +318,11 @@ def test_doctor_reports_a_broken_link_and_leaves_it(crm, db_path: Path) -> None:
     assert result.exit_code == 1
     import json
 
-    rows = {r["check"]: r for r in json.loads(result.stdout)}
-    assert rows["foreign keys"]["status"] == "problem"
-    assert "missing customers" in rows["foreign keys"]["details"]
-    assert rows["orphans"]["status"] == "problem"
-    assert "reminders" in rows["orphans"]["details"]
+    found = {r["check"]: r for r in json.loads(result.stdout)}
+    assert found["foreign keys"]["status"] == "problem"
+    assert "missing customers" in found["foreign keys"]["details"]
+    assert found["orphans"]["status"] == "problem"
+    assert "reminders" in found["orphans"]["details"]
     fixed = crm("doctor", "--fix")
     assert fixed.exit_code == 1
     assert checks(fixed)["foreign keys"] == "problem"

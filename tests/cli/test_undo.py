@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import FIXED_NOW, TZ, dump
+from tests.conftest import FIXED_NOW, TZ, dump, query
 
 BOOKKEEPING = {"commands", "audit", "active_command", "migrations"}
 
@@ -264,14 +264,6 @@ def searches(path: Path) -> list[str]:
         assert result.exit_code == 0, result.stderr
         found.append(f"{group} {term}: {result.stdout.split()}")
     return found
-
-
-def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def last_command(path: Path) -> tuple[Any, ...]:

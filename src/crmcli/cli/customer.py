@@ -29,6 +29,7 @@ from crmcli.cli.options import (
     parse_when,
     plural,
     read_ids,
+    shown_records,
 )
 from crmcli.core import customers as core
 from crmcli.core import settings
@@ -158,11 +159,9 @@ def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> No
     """
     from crmcli.render import emit_records
 
-    ids = read_ids(customer_ids)
-    if no_ids(ids):
+    ids, records = shown_records(customer_ids, core.show)
+    if not records:
         return
-    db = database()
-    records = [core.show(db, customer_id) for customer_id in ids]
     out = fmt_of(fmt)
     if out == "table":
         from crmcli.cli.deal import for_table

@@ -24,6 +24,7 @@ from crmcli.cli.options import (
     no_ids,
     parse_when,
     read_ids,
+    shown_records,
 )
 from crmcli.core import deals as core
 
@@ -160,11 +161,9 @@ def show(deal_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """
     from crmcli.render import emit_records
 
-    ids = read_ids(deal_ids)
-    if no_ids(ids):
+    ids, records = shown_records(deal_ids, core.show)
+    if not records:
         return
-    db = database()
-    records = [core.show(db, deal_id) for deal_id in ids]
     out = fmt_of(fmt)
     columns: tuple[str, ...] = core.COLUMNS
     if out == "table":

@@ -27,6 +27,7 @@ from crmcli.cli.options import (
     parse_when,
     plural,
     read_ids,
+    shown_records,
 )
 from crmcli.core import leads as core
 from crmcli.core import settings
@@ -147,12 +148,11 @@ def show(lead_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """
     from crmcli.render import emit_records
 
-    ids = read_ids(lead_ids)
-    if no_ids(ids):
+    ids, records = shown_records(lead_ids, core.show)
+    if not records:
         return
-    db = database()
     emit_records(
-        [core.show(db, lead_id) for lead_id in ids],
+        records,
         fmt_of(fmt),
         many=ids.many,
         columns=core.COLUMNS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import IO, Annotated, Any, TypeVar
@@ -186,6 +186,16 @@ def no_ids(ids: Ids) -> bool:
         return False
     info("no ids on stdin: nothing to do")
     return True
+
+
+def shown_records(given: Sequence[str], show: Callable[[Any, int], T]) -> tuple[Ids, list[T]]:
+    """The ids of a ``show`` and their records, every one read before anything is printed
+    (an unknown id prints nothing); no records when ``-`` brought no ids."""
+    ids = read_ids(given)
+    if no_ids(ids):
+        return ids, []
+    db = database()
+    return ids, [show(db, ident) for ident in ids]
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from crmcli.cli.options import (
     naming,
     no_ids,
     read_ids,
+    shown_records,
 )
 from crmcli.core import tickets as core
 
@@ -191,11 +192,9 @@ def show(ticket_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
     """
     from crmcli.render import emit_records
 
-    ids = read_ids(ticket_ids)
-    if no_ids(ids):
+    ids, records = shown_records(ticket_ids, core.show)
+    if not records:
         return
-    db = database()
-    records = [core.show(db, ticket_id) for ticket_id in ids]
     out = fmt_of(fmt)
     columns: tuple[str, ...] = core.COLUMNS
     if out == "table":
