@@ -9,9 +9,16 @@ import typer
 
 from crmcli.cli.followup import NextOpt, NextTextOpt, follow_up
 from crmcli.cli.options import (
+    AddTags,
+    Company,
+    Email,
     FormatOpt,
     LimitOpt,
+    Phone,
     RawOpt,
+    RemoveTags,
+    Tags,
+    Title,
     YesOpt,
     batch_info,
     cap_table,
@@ -26,6 +33,7 @@ from crmcli.cli.options import (
     info,
     naming,
     no_ids,
+    opt,
     parse_when,
     plural,
     read_ids,
@@ -46,24 +54,13 @@ IdArg = Annotated[int, typer.Argument(metavar="ID", help="Customer id.", show_de
 IdsArg = Annotated[list[str], ids_argument("Customer")]
 
 
-def _opt(help_text: str) -> Any:
-    return typer.Option(help=help_text, show_default=False)
-
-
-Email = Annotated[str | None, _opt("E-mail address (validated).")]
-Phone = Annotated[
-    str | None, _opt("Phone number (E.164 when a country is known: crm config set country VN).")
-]
-Company = Annotated[str | None, _opt("Company or organisation.")]
-Title = Annotated[str | None, _opt("Job title.")]
-Address = Annotated[str | None, _opt("Street address.")]
-City = Annotated[str | None, _opt("City.")]
-Country = Annotated[str | None, _opt("Country.")]
-Birthday = Annotated[str | None, _opt("Birthday: 1990-05-17, 17/05/1990 (per date order).")]
-Source = Annotated[str | None, _opt("Where the customer came from (web, referral, event …).")]
-Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
-CompanyFilter = Annotated[str | None, _opt("Company contains this text.")]
-CityFilter = Annotated[str | None, _opt("City contains this text.")]
+Address = Annotated[str | None, opt("Street address.")]
+City = Annotated[str | None, opt("City.")]
+Country = Annotated[str | None, opt("Country.")]
+Birthday = Annotated[str | None, opt("Birthday: 1990-05-17, 17/05/1990 (per date order).")]
+Source = Annotated[str | None, opt("Where the customer came from (web, referral, event …).")]
+CompanyFilter = Annotated[str | None, opt("Company contains this text.")]
+CityFilter = Annotated[str | None, opt("City contains this text.")]
 SearchFilter = Annotated[
     str | None,
     typer.Option(
@@ -99,7 +96,7 @@ def add(
     country: Country = None,
     birthday: Birthday = None,
     source: Source = None,
-    note: Annotated[str | None, _opt("A note about the customer.")] = None,
+    note: Annotated[str | None, opt("A note about the customer.")] = None,
     tag: Tags = None,
     field: Fields = None,
 ) -> None:
@@ -126,7 +123,7 @@ def list_(
     search: SearchFilter = None,
     sort: Annotated[
         str | None,
-        _opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-created)."),
+        opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-created)."),
     ] = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
@@ -192,7 +189,7 @@ def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> No
 @app.command("edit")
 def edit(
     customer_ids: IdsArg,
-    name: Annotated[str | None, _opt("Full name.")] = None,
+    name: Annotated[str | None, opt("Full name.")] = None,
     email: Email = None,
     phone: Phone = None,
     company: Company = None,
@@ -202,15 +199,13 @@ def edit(
     country: Country = None,
     birthday: Birthday = None,
     source: Source = None,
-    note: Annotated[str | None, _opt("Replace the note.")] = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
-    remove_tag: Annotated[
-        list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
-    ] = None,
+    note: Annotated[str | None, opt("Replace the note.")] = None,
+    add_tag: AddTags = None,
+    remove_tag: RemoveTags = None,
     field: Fields = None,
     cadence: Annotated[
         str | None,
-        _opt("Stay in touch at least this often: 30d, 2w, 1mo (crm remind due tells you when)."),
+        opt("Stay in touch at least this often: 30d, 2w, 1mo (crm remind due tells you when)."),
     ] = None,
     unset: Annotated[
         list[str] | None,
@@ -282,7 +277,7 @@ def log(
         str, typer.Option("--type", help=f"One of {', '.join(core.INTERACTION_TYPES)}.")
     ] = "note",
     at: Annotated[
-        str | None, _opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
+        str | None, opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
     ] = None,
     next_: NextOpt = None,
     next_text: NextTextOpt = None,

@@ -22,6 +22,7 @@ from crmcli.cli.options import (
     info,
     naming,
     no_ids,
+    opt,
     parse_when,
     read_ids,
     shown_records,
@@ -39,20 +40,16 @@ IdArg = Annotated[int, typer.Argument(metavar="ID", help="Deal id.", show_defaul
 IdsArg = Annotated[list[str], ids_argument("Deal")]
 
 
-def _opt(help_text: str, *names: str) -> Any:
-    return typer.Option(*names, help=help_text, show_default=False)
-
-
 Amount = Annotated[
-    str | None, _opt("Value: 1200, 1,200.50, $99, '1.200.000 VND' (default currency: config).")
+    str | None, opt("Value: 1200, 1,200.50, $99, '1.200.000 VND' (default currency: config).")
 ]
-Probability = Annotated[str | None, _opt("Win probability in % (default: the stage's).")]
-Close = Annotated[str | None, _opt("Expected close date: 2026-12-15, 'end of month' …")]
-Note = Annotated[str | None, _opt("A note about the deal.")]
-ContractNumber = Annotated[str | None, _opt("Contract or order number.")]
-ContractStart = Annotated[str | None, _opt("Contract start date.")]
-ContractEnd = Annotated[str | None, _opt("Contract end date (renewal reminders use it).")]
-PaymentDue = Annotated[str | None, _opt("Date the payment is due.")]
+Probability = Annotated[str | None, opt("Win probability in % (default: the stage's).")]
+Close = Annotated[str | None, opt("Expected close date: 2026-12-15, 'end of month' …")]
+Note = Annotated[str | None, opt("A note about the deal.")]
+ContractNumber = Annotated[str | None, opt("Contract or order number.")]
+ContractStart = Annotated[str | None, opt("Contract start date.")]
+ContractEnd = Annotated[str | None, opt("Contract end date (renewal reminders use it).")]
+PaymentDue = Annotated[str | None, opt("Date the payment is due.")]
 
 
 def _config(db: Any) -> Any:
@@ -81,12 +78,12 @@ def for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 @app.command("add")
 def add(
     title: Annotated[str, typer.Argument(help="What is being sold.", show_default=False)],
-    customer: Annotated[int, _opt("Customer id.", "--customer", "-c")],
+    customer: Annotated[int, opt("Customer id.", "--customer", "-c")],
     amount: Amount = None,
     currency: Annotated[
-        str | None, _opt("Currency of the deal when --amount names none (ISO 4217).")
+        str | None, opt("Currency of the deal when --amount names none (ISO 4217).")
     ] = None,
-    stage: Annotated[str | None, _opt("Stage (default: the first one).")] = None,
+    stage: Annotated[str | None, opt("Stage (default: the first one).")] = None,
     probability: Probability = None,
     close: Close = None,
     note: Note = None,
@@ -111,17 +108,17 @@ def add(
 
 @app.command("list")
 def list_(
-    stage: Annotated[str | None, _opt("Only deals in this stage.")] = None,
-    customer: Annotated[int | None, _opt("Only this customer's deals.", "--customer", "-c")] = None,
+    stage: Annotated[str | None, opt("Only deals in this stage.")] = None,
+    customer: Annotated[int | None, opt("Only this customer's deals.", "--customer", "-c")] = None,
     open_: Annotated[bool, typer.Option("--open", help="Only open deals.")] = False,
     won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
     closing_before: Annotated[
         str | None,
-        _opt("Expected to close before this date (not on it): 2026-12-31, 'in 2 weeks'."),
+        opt("Expected to close before this date (not on it): 2026-12-31, 'in 2 weeks'."),
     ] = None,
     sort: Annotated[
-        str | None, _opt("Sort by id, close, amount, created, updated, title; -close: descending.")
+        str | None, opt("Sort by id, close, amount, created, updated, title; -close: descending.")
     ] = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
@@ -189,11 +186,11 @@ def show(deal_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
 @app.command("edit")
 def edit(
     deal_ids: IdsArg,
-    title: Annotated[str | None, _opt("What is being sold.")] = None,
+    title: Annotated[str | None, opt("What is being sold.")] = None,
     amount: Amount = None,
     probability: Probability = None,
     close: Close = None,
-    note: Annotated[str | None, _opt("Replace the note.")] = None,
+    note: Annotated[str | None, opt("Replace the note.")] = None,
     contract_number: ContractNumber = None,
     contract_start: ContractStart = None,
     contract_end: ContractEnd = None,
@@ -296,7 +293,7 @@ def won(
 @app.command("lost")
 def lost(
     deal_id: IdArg,
-    reason: Annotated[str, _opt("Why it was lost (reports rank the reasons).", "--reason", "-r")],
+    reason: Annotated[str, opt("Why it was lost (reports rank the reasons).", "--reason", "-r")],
 ) -> None:
     """Mark a deal lost, with the reason.
 
@@ -311,7 +308,7 @@ def lost(
 @app.command("paid")
 def paid(
     deal_id: IdArg,
-    at: Annotated[str | None, _opt("When it was paid (default: now).")] = None,
+    at: Annotated[str | None, opt("When it was paid (default: now).")] = None,
     undo: Annotated[bool, typer.Option("--undo", help="Mark it not paid.")] = False,
 ) -> None:
     """Mark a won deal paid (the debt reminders stop).
@@ -387,14 +384,14 @@ def stages(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
 
 StageArg = Annotated[str, typer.Argument(metavar="STAGE", help="Stage name.", show_default=False)]
-After = Annotated[str | None, _opt("Place it after this stage.")]
-Before = Annotated[str | None, _opt("Place it before this stage.")]
+After = Annotated[str | None, opt("Place it after this stage.")]
+Before = Annotated[str | None, opt("Place it before this stage.")]
 
 
 @stages_app.command("add")
 def stages_add(
     name: StageArg,
-    probability: Annotated[str, _opt("Win probability in % for deals in it.")],
+    probability: Annotated[str, opt("Win probability in % for deals in it.")],
     after: After = None,
     before: Before = None,
 ) -> None:
@@ -426,7 +423,7 @@ def stages_rename(
 @stages_app.command("edit")
 def stages_edit(
     name: StageArg,
-    probability: Annotated[str, _opt("Win probability in % for deals in it.")],
+    probability: Annotated[str, opt("Win probability in % for deals in it.")],
 ) -> None:
     """Change a stage's probability (deals with their own probability keep it).
 
@@ -453,7 +450,7 @@ def stages_move(name: StageArg, after: After = None, before: Before = None) -> N
 @stages_app.command("remove")
 def stages_remove(
     name: StageArg,
-    to: Annotated[str | None, _opt("Move the stage's deals to this stage first.")] = None,
+    to: Annotated[str | None, opt("Move the stage's deals to this stage first.")] = None,
 ) -> None:
     """Remove an open stage; refused while deals sit in it unless --to moves them.
 
@@ -473,8 +470,8 @@ app.add_typer(stages_app, name="stages")
 def item_add(
     deal_id: IdArg,
     product: Annotated[str, typer.Argument(help="Product or service.", show_default=False)],
-    qty: Annotated[str, _opt("Quantity (a whole number).", "--qty", "-q")] = "1",
-    price: Annotated[str, _opt("Unit price, in the deal's currency.", "--price", "-p")] = "0",
+    qty: Annotated[str, opt("Quantity (a whole number).", "--qty", "-q")] = "1",
+    price: Annotated[str, opt("Unit price, in the deal's currency.", "--price", "-p")] = "0",
 ) -> None:
     """Add a line item to a deal; prints its id.  The deal's amount becomes the items' sum.
 

@@ -7,9 +7,16 @@ import typer
 
 from crmcli.cli.followup import NextOpt, NextTextOpt, follow_up
 from crmcli.cli.options import (
+    AddTags,
+    Company,
+    Email,
     FormatOpt,
     LimitOpt,
+    Phone,
     RawOpt,
+    RemoveTags,
+    Tags,
+    Title,
     YesOpt,
     batch_info,
     cap_table,
@@ -24,6 +31,7 @@ from crmcli.cli.options import (
     info,
     naming,
     no_ids,
+    opt,
     parse_when,
     plural,
     read_ids,
@@ -44,19 +52,8 @@ IdArg = Annotated[int, typer.Argument(metavar="ID", help="Lead id.", show_defaul
 IdsArg = Annotated[list[str], ids_argument("Lead")]
 
 
-def _opt(help_text: str) -> Any:
-    return typer.Option(help=help_text, show_default=False)
-
-
-Email = Annotated[str | None, _opt("E-mail address (validated).")]
-Phone = Annotated[
-    str | None, _opt("Phone number (E.164 when a country is known: crm config set country VN).")
-]
-Company = Annotated[str | None, _opt("Company or organisation.")]
-Title = Annotated[str | None, _opt("Job title.")]
-Source = Annotated[str | None, _opt(f"Where the lead came from: {', '.join(core.SOURCES)}.")]
-Score = Annotated[int | None, _opt("How promising, 0-100.")]
-Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+Source = Annotated[str | None, opt(f"Where the lead came from: {', '.join(core.SOURCES)}.")]
+Score = Annotated[int | None, opt("How promising, 0-100.")]
 
 
 def _prepare(db: Any, tags: list[str] | None, **values: str | int | None) -> core.LeadInput:
@@ -74,7 +71,7 @@ def add(
     title: Title = None,
     source: Source = None,
     score: Score = None,
-    note: Annotated[str | None, _opt("A note about the lead.")] = None,
+    note: Annotated[str | None, opt("A note about the lead.")] = None,
     tag: Tags = None,
 ) -> None:
     """Add a lead (status new); prints the new id.
@@ -114,7 +111,7 @@ def list_(
     ] = None,
     sort: Annotated[
         str | None,
-        _opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-score)."),
+        opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-score)."),
     ] = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
@@ -167,18 +164,16 @@ def show(lead_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
 @app.command("edit")
 def edit(
     lead_ids: IdsArg,
-    name: Annotated[str | None, _opt("Full name.")] = None,
+    name: Annotated[str | None, opt("Full name.")] = None,
     email: Email = None,
     phone: Phone = None,
     company: Company = None,
     title: Title = None,
     source: Source = None,
     score: Score = None,
-    note: Annotated[str | None, _opt("Replace the note.")] = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
-    remove_tag: Annotated[
-        list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
-    ] = None,
+    note: Annotated[str | None, opt("Replace the note.")] = None,
+    add_tag: AddTags = None,
+    remove_tag: RemoveTags = None,
     unset: Annotated[
         list[str] | None,
         typer.Option("--unset", help=f"Clear a field: {', '.join(core.UNSETTABLE)}."),
@@ -236,7 +231,7 @@ def log(
         str, typer.Option("--type", help="One of call, email, meeting, note.")
     ] = "note",
     at: Annotated[
-        str | None, _opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
+        str | None, opt("When it happened (default: now): 'yesterday 15:00', 2026-11-20.")
     ] = None,
     next_: NextOpt = None,
     next_text: NextTextOpt = None,
@@ -270,7 +265,7 @@ def status(
             metavar="STATUS", help=f"One of {', '.join(core.SETTABLE)}.", show_default=False
         ),
     ],
-    reason: Annotated[str | None, _opt("Why (required for lost).")] = None,
+    reason: Annotated[str | None, opt("Why (required for lost).")] = None,
     reopen: Annotated[
         bool, typer.Option("--reopen", help="Allow changing a lost or converted lead.")
     ] = False,
@@ -299,11 +294,11 @@ def convert(
         typer.Option("--deal", metavar="TITLE", help="Also open a deal with this title."),
     ] = None,
     amount: Annotated[
-        str | None, _opt("Deal amount: 1200, 1,200.50, '1.200.000 VND' (needs --deal).")
+        str | None, opt("Deal amount: 1200, 1,200.50, '1.200.000 VND' (needs --deal).")
     ] = None,
-    stage: Annotated[str | None, _opt("Deal stage (default: the first; needs --deal).")] = None,
+    stage: Annotated[str | None, opt("Deal stage (default: the first; needs --deal).")] = None,
     close: Annotated[
-        str | None, _opt("Expected close date: 2026-12-15, 'end of month' (needs --deal).")
+        str | None, opt("Expected close date: 2026-12-15, 'end of month' (needs --deal).")
     ] = None,
 ) -> None:
     """Turn a lead into a customer, optionally with a deal; prints the ids.

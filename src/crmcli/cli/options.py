@@ -39,6 +39,24 @@ FormatOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def opt(help_text: str, *names: str) -> Any:
+    """An option with no default shown (most of ours default to "not given")."""
+    return typer.Option(*names, help=help_text, show_default=False)
+
+
+# The contact options of customers and leads.
+Email = Annotated[str | None, opt("E-mail address (validated).")]
+Phone = Annotated[
+    str | None, opt("Phone number (E.164 when a country is known: crm config set country VN).")
+]
+Company = Annotated[str | None, opt("Company or organisation.")]
+Title = Annotated[str | None, opt("Job title.")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+AddTags = Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")]
+RemoveTags = Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")]
+
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", "-n", min=0, help="Show at most N records (0: all).")
 ]

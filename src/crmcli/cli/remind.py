@@ -22,6 +22,7 @@ from crmcli.cli.options import (
     ids_argument,
     info,
     no_ids,
+    opt,
     plural,
     read_ids,
 )
@@ -37,28 +38,24 @@ IdArg = Annotated[int, typer.Argument(metavar="ID", help="Reminder id.", show_de
 IdsArg = Annotated[list[str], ids_argument("Reminder")]
 
 
-def _opt(help_text: str, *names: str) -> Any:
-    return typer.Option(*names, help=help_text, show_default=False)
-
-
 @app.command("add")
 def add(
     text: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
     at: Annotated[
         str,
-        _opt(
+        opt(
             "When: 'tomorrow 9am', 'next friday', 'in 2 hours', 2026-12-01 (a date alone "
             "is 09:00).",
             "--at",
         ),
     ],  # fmt: skip
-    customer: Annotated[int | None, _opt("For this customer.", "--customer", "-c")] = None,
-    lead: Annotated[int | None, _opt("For this lead.", "--lead")] = None,
-    deal: Annotated[int | None, _opt("For this deal.", "--deal")] = None,
-    ticket: Annotated[int | None, _opt("For this ticket.", "--ticket")] = None,
+    customer: Annotated[int | None, opt("For this customer.", "--customer", "-c")] = None,
+    lead: Annotated[int | None, opt("For this lead.", "--lead")] = None,
+    deal: Annotated[int | None, opt("For this deal.", "--deal")] = None,
+    ticket: Annotated[int | None, opt("For this ticket.", "--ticket")] = None,
     every: Annotated[
         str | None,
-        _opt(
+        opt(
             "Repeat: daily, weekly, 'every 2 weeks', monthly, yearly, 'every weekday', "
             "'every mon,thu', or an RRULE (FREQ=MONTHLY;BYDAY=1MO).",
             "--every",
@@ -105,7 +102,7 @@ def list_(
     ] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include done reminders.")] = False,
     customer: Annotated[
-        int | None, _opt("Only this customer's reminders.", "--customer", "-c")
+        int | None, opt("Only this customer's reminders.", "--customer", "-c")
     ] = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli.options import FormatOpt, RawOpt, database, fmt_of, group, info
+from crmcli.cli.options import FormatOpt, RawOpt, database, fmt_of, group, info, opt
 from crmcli.core import reports as core
 from crmcli.core import reports_service as service
 
@@ -37,19 +37,13 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _opt(help_text: str, *names: str) -> Any:
-    return typer.Option(*names, help=help_text, show_default=False)
-
-
 FromOpt = Annotated[
-    str | None, _opt("Start date (local): 2026-01-01, '3 months ago', 'start of year'.", "--from")
+    str | None, opt("Start date (local): 2026-01-01, '3 months ago', 'start of year'.", "--from")
 ]
-ToOpt = Annotated[
-    str | None, _opt("End date, included: 2026-06-30, today, 'end of month'.", "--to")
-]
+ToOpt = Annotated[str | None, opt("End date, included: 2026-06-30, today, 'end of month'.", "--to")]
 PeriodOpt = Annotated[
     str | None,
-    _opt(
+    opt(
         "Instead of --from/--to: this-month, last-month, this-quarter, last-quarter, "
         "this-year, last-year, this-week, last-week or all.",
         "--period",
@@ -57,9 +51,9 @@ PeriodOpt = Annotated[
 ]
 
 
-def _section_opt(report: str, main: str) -> Any:
+def _sectionopt(report: str, main: str) -> Any:
     names = ", ".join(SECTIONS[report])
-    return _opt(
+    return opt(
         f"Show only this part: {names} (default: all of them on a terminal and in json, "
         f"{main} in tsv, csv, jsonl and ids).",
         "--section",
@@ -114,7 +108,7 @@ def pipeline(
     start: FromOpt = None,
     end: ToOpt = None,
     period: PeriodOpt = None,
-    section: Annotated[str | None, _section_opt("pipeline", "stages")] = None,
+    section: Annotated[str | None, _sectionopt("pipeline", "stages")] = None,
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
@@ -163,8 +157,8 @@ def sales(
     start: FromOpt = None,
     end: ToOpt = None,
     period: PeriodOpt = None,
-    by: Annotated[str, _opt("Group by month (default), quarter or year.")] = "month",
-    section: Annotated[str | None, _section_opt("sales", "periods")] = None,
+    by: Annotated[str, opt("Group by month (default), quarter or year.")] = "month",
+    section: Annotated[str | None, _sectionopt("sales", "periods")] = None,
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
@@ -188,7 +182,7 @@ def leads(
     start: FromOpt = None,
     end: ToOpt = None,
     period: PeriodOpt = None,
-    by: Annotated[str, _opt("Group by source (default) or month of creation.")] = "source",
+    by: Annotated[str, opt("Group by source (default) or month of creation.")] = "source",
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
@@ -215,8 +209,8 @@ def customers(
     top: Annotated[
         int, typer.Option("--top", "-n", min=1, max=service.TOP_MAX, help="How many customers.")
     ] = 10,
-    by: Annotated[str, _opt("Retention periods: month, quarter or year (default).")] = "year",
-    section: Annotated[str | None, _section_opt("customers", "top")] = None,
+    by: Annotated[str, opt("Retention periods: month, quarter or year (default).")] = "year",
+    section: Annotated[str | None, _sectionopt("customers", "top")] = None,
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
@@ -241,7 +235,7 @@ def tickets(
     start: FromOpt = None,
     end: ToOpt = None,
     period: PeriodOpt = None,
-    section: Annotated[str | None, _section_opt("tickets", "summary")] = None,
+    section: Annotated[str | None, _sectionopt("tickets", "summary")] = None,
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
@@ -265,7 +259,7 @@ def activity(
     start: FromOpt = None,
     end: ToOpt = None,
     period: PeriodOpt = None,
-    by: Annotated[str, _opt("Group by week or month (default).")] = "month",
+    by: Annotated[str, opt("Group by week or month (default).")] = "month",
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:

@@ -22,6 +22,7 @@ from crmcli.cli.options import (
     info,
     naming,
     no_ids,
+    opt,
     read_ids,
     shown_records,
 )
@@ -37,20 +38,16 @@ IdArg = Annotated[int, typer.Argument(metavar="ID", help="Ticket id.", show_defa
 IdsArg = Annotated[list[str], ids_argument("Ticket")]
 
 
-def _opt(help_text: str, *names: str) -> Any:
-    return typer.Option(*names, help=help_text, show_default=False)
-
-
-Note = Annotated[str | None, _opt("A note for the thread (why, what was done …).")]
+Note = Annotated[str | None, opt("A note for the thread (why, what was done …).")]
 Due = Annotated[
     str | None,
-    _opt(
+    opt(
         "Due time: 'tomorrow 9am', 'friday', 'in 2 days', 2026-12-01 14:00; a date without "
         "a time means 17:00 that day."
     ),
 ]
-Priority = Annotated[str | None, _opt("low, normal, high or urgent.")]
-CustomerFilter = Annotated[int | None, _opt("Only this customer's tickets.", "--customer", "-c")]
+Priority = Annotated[str | None, opt("low, normal, high or urgent.")]
+CustomerFilter = Annotated[int | None, opt("Only this customer's tickets.", "--customer", "-c")]
 
 
 def _local(utc: str) -> str:
@@ -104,7 +101,7 @@ def open_(
     ],
     priority: Annotated[str, typer.Option(help="low, normal, high or urgent.")] = "normal",
     due: Due = None,
-    description: Annotated[str | None, _opt("The details.")] = None,
+    description: Annotated[str | None, opt("The details.")] = None,
 ) -> None:
     """Open a ticket for a customer; prints the new id.
 
@@ -130,20 +127,20 @@ def open_(
 def list_(
     status: Annotated[
         list[str] | None,
-        _opt(
+        opt(
             "Only this status: open, pending, resolved, closed (repeat, or a,b).", "--status", "-s"
         ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Every status.")] = False,
     priority: Annotated[
-        list[str] | None, _opt("Only this priority (repeat, or a,b).", "--priority", "-p")
+        list[str] | None, opt("Only this priority (repeat, or a,b).", "--priority", "-p")
     ] = None,
     customer: CustomerFilter = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only open tickets past their due time.")
     ] = False,
     sort: Annotated[
-        str | None, _opt("Sort by due (default), priority, created, updated, id; -due: descending.")
+        str | None, opt("Sort by due (default), priority, created, updated, id; -due: descending.")
     ] = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
@@ -274,7 +271,7 @@ def resolve(ticket_id: IdArg, note: Note = None) -> None:
 def close(
     ticket_id: IdArg,
     satisfaction: Annotated[
-        str | None, _opt("The customer's satisfaction, 1 (poor) to 5 (great).")
+        str | None, opt("The customer's satisfaction, 1 (poor) to 5 (great).")
     ] = None,
     note: Note = None,
 ) -> None:
@@ -305,10 +302,10 @@ def reopen(ticket_id: IdArg, note: Note = None) -> None:
 @app.command("edit")
 def edit(
     ticket_ids: IdsArg,
-    subject: Annotated[str | None, _opt("What it is about.")] = None,
+    subject: Annotated[str | None, opt("What it is about.")] = None,
     priority: Priority = None,
     due: Due = None,
-    description: Annotated[str | None, _opt("Replace the details ('' clears them).")] = None,
+    description: Annotated[str | None, opt("Replace the details ('' clears them).")] = None,
 ) -> None:
     """Change tickets' subject, priority, due time or description.
 
