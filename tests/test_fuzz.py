@@ -741,7 +741,7 @@ def test_imports_read_or_refuse_and_leave_a_sound_database(
                 records = tabular.customer_records(
                     source.records(), neutralised=source.fmt == "csv"
                 )
-                load = importer.import_customers if what == "customers" else leads.import_leads
+                load = importer.import_customers if what == "customers" else importer.import_leads
                 try:
                     with db.write(["crm", what, "import"]):
                         report = load(db, records, config, match=match, skip_bad=skip_bad)

@@ -581,7 +581,7 @@ def test_open_input_sniffs_and_maps(tmp_path) -> None:
 def test_matches_are_found_in_and_across_batches(crm, tmp_path, monkeypatch) -> None:
     from crmcli.core import importer
 
-    monkeypatch.setattr(importer, "BATCH_ROWS", 3)
+    monkeypatch.setattr(importer.CustomerImport, "batch_rows", 3)
     rows = [["name", "email", "tags"]]
     rows += [[f"P{i}", f"p{i}@x.io", f"t{i % 2}"] for i in range(10)]
     rows += [["P3 again", "p3@x.io", "extra"], ["P9 again", "p9@x.io", ""]]

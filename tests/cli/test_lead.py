@@ -769,9 +769,9 @@ def test_import_bad_source_option(crm, tmp_path, db_path) -> None:
 
 
 def test_import_streams_in_batches(crm, tmp_path, monkeypatch) -> None:
-    from crmcli.core import leads
+    from crmcli.core import importer
 
-    monkeypatch.setattr(leads, "BATCH_ROWS", 3)
+    monkeypatch.setattr(importer.LeadImport, "batch_rows", 3)
     rows = [["name", "email", "tags"]]
     rows += [[f"P{i}", f"p{i}@x.io", f"t{i % 2}"] for i in range(10)]
     rows += [["P3 again", "p3@x.io", "extra"], ["P9 again", "p9@x.io", ""]]

@@ -47,7 +47,7 @@ def import_(
     chosen = leads.check_source(source, "--source") if source is not None else None
 
     def load(db: Any, records: Any, config: Any) -> Any:
-        return leads.import_leads(
+        return importer.import_leads(
             db, records, config, match=keys, source=chosen, skip_bad=skip_bad, dry_run=dry_run
         )
 

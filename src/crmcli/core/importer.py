@@ -1,8 +1,9 @@
-"""Customers and deals in bulk: import records (validated, matched, batched).
+"""Customers, leads and deals in bulk: import records (validated, matched, batched).
 
-:func:`import_customers` runs inside the caller's ``with db.write():`` so one command is one
-transaction: when a row is bad and ``skip_bad`` is off it raises :class:`ImportFailed`
-(nothing is written), and a dry run raises :class:`DryRun` carrying the report once it is
+:func:`import_customers`, :func:`import_leads` and :func:`import_deals` run inside the
+caller's ``with db.write():`` so one command is one transaction: when a row is bad and
+``skip_bad`` is off they raise :class:`ImportFailed` (nothing is written), and a dry run
+raises :class:`DryRun` carrying the report once it is
 computed, so the transaction rolls back whatever the caller does.
 
 Records are mappings of customer field to text, as ``crmcli.io.tabular.customer_records``
@@ -21,9 +22,9 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from crmcli.core import customers
+from crmcli.core import customers, leads
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue
@@ -31,7 +32,7 @@ from crmcli.io.tabular import IGNORED, BadRow
 from crmcli.text import clean
 
 MATCH_KEYS = ("uid", "email", "phone")
-BATCH_ROWS = 5000  # new customers held before they are written (see _Import.flush)
+BATCH_ROWS = 5000  # new customers held before they are written (see CustomerImport.insert)
 UID_MAX = 200
 
 Record = Mapping[str, str | None]
@@ -129,7 +130,217 @@ def import_customers(
     customer: non-empty values overwrite, tags are added, custom fields merged.  Others are
     added.  Every bad record is reported with its line; unless ``skip_bad``, one bad record
     means :class:`ImportFailed` and nothing written.  ``dry_run`` raises :class:`DryRun`."""
-    run = _Import(db, config, tuple(k for k in match if k != "uid"))
+    run = CustomerImport(db, config, match)
+    return run_import(run, records, skip_bad=skip_bad, dry_run=dry_run)
+
+
+# -- the work ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Row:
+    """One validated record."""
+
+    values: dict[str, Any]  # the entity's user fields with a value
+    tags: tuple[str, ...]
+    uid: str | None
+    created_at: str | None
+    fields: dict[str, str] = field(default_factory=dict)  # a customer's custom fields
+    status: str | None = None  # a lead's status and lost reason
+    lost_reason: str | None = None
+
+
+@dataclass(slots=True)
+class New:
+    """A record to insert with the next batch."""
+
+    id: int
+    uid: str
+    values: dict[str, Any]
+    tags: set[str]
+    created_at: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+    status: str | None = None
+    lost_reason: str | None = None
+
+
+class RecordImport:
+    """What the customer and the lead imports share: matching a record to a stored row or
+    to one earlier in the same file, batching the new ones, updating the others, tags.
+
+    A subclass says which table (``table``, ``tag_table`` and its ``owner`` column,
+    ``lookup`` SQL per match key), how a record is read (:meth:`parse`), what a new record
+    needs (:meth:`check_new`, :meth:`new`), what an update changes (:meth:`changes`,
+    :meth:`write`) and how a batch is inserted (:meth:`insert`)."""
+
+    table: ClassVar[str]
+    tag_table: ClassVar[str]
+    owner: ClassVar[str]
+    insert_tag: ClassVar[str]
+    lookup: ClassVar[Mapping[str, str]]
+    batch_rows: ClassVar[int]
+
+    def __init__(self, db: Database, config: Config, keys: Iterable[str]) -> None:
+        from crmcli.clock import utc_now_iso
+
+        self.db = db
+        self.conn = db.conn
+        self.config = config
+        self.keys = tuple(k for k in keys if k != "uid")
+        self.report = ImportReport()
+        self.now = utc_now_iso()
+        # Also proves we are inside db.write(): the ids below are only ours under its lock.
+        last = db.execute(f"SELECT coalesce(max(id), 0) FROM {self.table}").fetchone()[0]
+        self.next_id = int(last) + 1
+        self.pending: list[New] = []
+        self.pending_by: dict[str, dict[str, New]] = {k: {} for k in MATCH_KEYS}
+        self.ignored: dict[str, None] = {}  # an ordered set
+        self.tag_cache: dict[str, tuple[str, ...]] = {}
+        self.tags_sql = f"SELECT tag FROM {self.tag_table} WHERE {self.owner} = ?"
+
+    # -- what a subclass says ---------------------------------------------------------------
+
+    def parse(self, record: Record) -> Row:
+        raise NotImplementedError
+
+    def check_new(self, row: Row) -> None:
+        """Raise :class:`RowError` when ``row`` cannot make a new record."""
+
+    def new(self, row: Row) -> New:
+        return New(self.next_id, row.uid or str(uuid.uuid4()), row.values, set(row.tags),
+                   row.created_at, row.fields)  # fmt: skip
+
+    def changes(self, ident: int, row: Row) -> dict[str, Any]:
+        """The columns ``row`` changes on the stored record ``ident``."""
+        raise NotImplementedError
+
+    def write(self, ident: int, changes: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def insert(self, pending: list[New]) -> None:
+        raise NotImplementedError
+
+    # -- one record -----------------------------------------------------------------------
+
+    def one(self, record: Record) -> None:
+        row = self.parse(record)
+        found = self.find(row)
+        report = self.report
+        if found is None:
+            self.add(row)
+            report.added += 1
+        elif isinstance(found, New):
+            if self.merge(found, row):
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        elif self.update(found, row):
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+    def ignore(self, key: str) -> None:
+        """A column the import does not read: said once, after the import."""
+        if key not in IGNORED and key not in self.ignored:
+            self.ignored[key] = None
+
+    def tags(self, text: str) -> tuple[str, ...]:
+        cached = self.tag_cache.get(text)
+        if cached is not None:
+            return cached
+        result = split_tags(text)
+        if len(self.tag_cache) >= _CACHE_MAX:
+            self.tag_cache.clear()
+        self.tag_cache[text] = result
+        return result
+
+    def find(self, row: Row) -> New | int | None:
+        """The record this row is about: one to be inserted, an existing id, or none."""
+        checks: list[tuple[str, Any]] = [("uid", row.uid)] if row.uid else []
+        checks += [(k, row.values.get(k)) for k in self.keys]
+        for key, value in checks:
+            if value is None:
+                continue
+            text = str(value)
+            new = self.pending_by[key].get(match_key(key, text))
+            if new is not None:
+                return new
+            hit = self.conn.execute(self.lookup[key], (text,)).fetchone()
+            if hit is not None:
+                return int(hit[0])
+        return None
+
+    def add(self, row: Row) -> None:
+        self.check_new(row)
+        new = self.new(row)
+        self.next_id += 1
+        self.pending.append(new)
+        self.remember(new)
+        if len(self.pending) >= self.batch_rows:
+            self.flush()
+
+    def remember(self, new: New) -> None:
+        self.pending_by["uid"][new.uid] = new
+        for key in self.keys:
+            value = new.values.get(key)
+            if value is not None:
+                self.pending_by[key].setdefault(match_key(key, str(value)), new)
+
+    def merge(self, new: New, row: Row) -> bool:
+        """Fold a later row into a record not inserted yet; whether anything changed."""
+        changed = False
+        for name, value in row.values.items():
+            if new.values.get(name) != value:
+                new.values[name] = value
+                changed = True
+        if not new.tags.issuperset(row.tags):
+            new.tags.update(row.tags)
+            changed = True
+        for key, value in row.fields.items():
+            if new.fields.get(key) != value:
+                new.fields[key] = value
+                changed = True
+        if changed:
+            self.remember(new)
+        return changed
+
+    def update(self, ident: int, row: Row) -> bool:
+        """Apply a row to a stored record (values overwrite, tags are added); whether
+        anything changed."""
+        changes = self.changes(ident, row)
+        self.write(ident, changes)
+        tags_added = False
+        if row.tags:
+            have = {t for (t,) in self.conn.execute(self.tags_sql, (ident,))}
+            new_tags = [(ident, t) for t in row.tags if t not in have]
+            if new_tags:
+                self.db.executemany(self.insert_tag, new_tags)
+                tags_added = True
+        return bool(changes) or tags_added
+
+    def flush(self) -> None:
+        """Insert the pending records (:meth:`insert`) and their tags."""
+        if not self.pending:
+            return
+        self.insert(self.pending)
+        tag_rows = [(new.id, tag) for new in self.pending for tag in sorted(new.tags)]
+        if tag_rows:
+            self.db.executemany(self.insert_tag, tag_rows)
+        self.pending.clear()
+        for index in self.pending_by.values():
+            index.clear()
+
+
+def run_import(
+    run: RecordImport,
+    records: Iterable[tuple[int, Record | BadRow]],
+    *,
+    skip_bad: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Every record through ``run``: bad ones are reported with their line; unless
+    ``skip_bad``, one bad record means :class:`ImportFailed` and nothing written;
+    ``dry_run`` raises :class:`DryRun` with the report."""
     report = run.report
     reject = report.rejected.append
     for line, record in records:
@@ -149,73 +360,19 @@ def import_customers(
     return report
 
 
-# -- the work ----------------------------------------------------------------------------
+class CustomerImport(RecordImport):
+    table = "customers"
+    tag_table = "customer_tags"
+    owner = "customer_id"
+    insert_tag = customers.INSERT_TAG
+    lookup = _LOOKUP
+    batch_rows = BATCH_ROWS
 
-
-@dataclass(slots=True)
-class _Row:
-    """One validated record."""
-
-    values: dict[str, str]  # standard fields with a value
-    tags: tuple[str, ...]
-    fields: dict[str, str]
-    uid: str | None
-    created_at: str | None
-
-
-@dataclass(slots=True)
-class _New:
-    """A customer to insert with the next batch."""
-
-    id: int
-    uid: str
-    values: dict[str, str]
-    tags: set[str]
-    fields: dict[str, str]
-    created_at: str | None
-
-
-class _Import:
-    def __init__(self, db: Database, config: Config, keys: tuple[str, ...]) -> None:
-        from crmcli.dates import utc_now_iso
-
-        self.db = db
-        self.conn = db.conn
-        self.config = config
-        self.keys = keys
-        self.report = ImportReport()
-        self.now = utc_now_iso()
-        # Also proves we are inside db.write(): the ids below are only ours under its lock.
-        self.next_id = int(db.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0])
-        self.next_id += 1
-        self.pending: list[_New] = []
-        self.pending_by: dict[str, dict[str, _New]] = {k: {} for k in MATCH_KEYS}
-        self.ignored: dict[str, None] = {}  # an ordered set
-        self.tag_cache: dict[str, tuple[str, ...]] = {}
+    def __init__(self, db: Database, config: Config, keys: Iterable[str]) -> None:
+        super().__init__(db, config, keys)
         self.staging = False
 
-    # -- one record -----------------------------------------------------------------------
-
-    def one(self, record: Record) -> None:
-        row = self.parse(record)
-        found = self.find(row)
-        report = self.report
-        if found is None:
-            if "name" not in row.values:
-                raise RowError("no name; a new customer needs one")
-            self.add(row)
-            report.added += 1
-        elif isinstance(found, _New):
-            if self.merge(found, row):
-                report.updated += 1
-            else:
-                report.unchanged += 1
-        elif self.update(found, row):
-            report.updated += 1
-        else:
-            report.unchanged += 1
-
-    def parse(self, record: Record) -> _Row:
+    def parse(self, record: Record) -> Row:
         raw: dict[str, str | None] = {}
         custom: list[tuple[str, str]] = []
         tags: tuple[str, ...] = ()
@@ -238,8 +395,8 @@ class _Import:
                 uid = clean(value, field="uid", limit=UID_MAX)
             elif key == "created_at":
                 created = created_at_value(value)
-            elif key not in IGNORED and key not in self.ignored:
-                self.ignored[key] = None
+            else:
+                self.ignore(key)
         data = customers.prepare(raw, self.config)
         values = {k: v for k, v in data.values.items() if v is not None}
         if extras:
@@ -252,7 +409,7 @@ class _Import:
                 except InvalidValue as exc:
                     raise InvalidValue(f"field.{key}", value, exc.reason) from None
                 fields[name] = checked
-        return _Row(values, tags, fields, uid, created)
+        return Row(values, tags, uid, created, fields)
 
     def extras(
         self, extras: list[tuple[str, str]], values: dict[str, str]
@@ -280,74 +437,12 @@ class _Import:
             kept.append((key, checked))
         return kept
 
-    def tags(self, text: str) -> tuple[str, ...]:
-        cached = self.tag_cache.get(text)
-        if cached is not None:
-            return cached
-        result = split_tags(text)
-        if len(self.tag_cache) >= _CACHE_MAX:
-            self.tag_cache.clear()
-        self.tag_cache[text] = result
-        return result
+    def check_new(self, row: Row) -> None:
+        if "name" not in row.values:
+            raise RowError("no name; a new customer needs one")
 
-    def find(self, row: _Row) -> _New | int | None:
-        """The customer this row is about: one to be inserted, an existing id, or none."""
-        checks: list[tuple[str, str | None]] = [("uid", row.uid)] if row.uid else []
-        checks += [(k, row.values.get(k)) for k in self.keys]
-        for key, value in checks:
-            if value is None:
-                continue
-            new = self.pending_by[key].get(match_key(key, value))
-            if new is not None:
-                return new
-            hit = self.conn.execute(_LOOKUP[key], (value,)).fetchone()
-            if hit is not None:
-                return int(hit[0])
-        return None
-
-    def add(self, row: _Row) -> None:
-        new = _New(
-            self.next_id,
-            row.uid or str(uuid.uuid4()),
-            row.values,
-            set(row.tags),
-            row.fields,
-            row.created_at,
-        )
-        self.next_id += 1
-        self.pending.append(new)
-        self.remember(new)
-        if len(self.pending) >= BATCH_ROWS:
-            self.flush()
-
-    def remember(self, new: _New) -> None:
-        self.pending_by["uid"][new.uid] = new
-        for key in self.keys:
-            value = new.values.get(key)
-            if value is not None:
-                self.pending_by[key].setdefault(match_key(key, value), new)
-
-    def merge(self, new: _New, row: _Row) -> bool:
-        """Fold a later row into a customer not inserted yet; whether anything changed."""
-        changed = False
-        for name, value in row.values.items():
-            if new.values.get(name) != value:
-                new.values[name] = value
-                changed = True
-        if not new.tags.issuperset(row.tags):
-            new.tags.update(row.tags)
-            changed = True
-        for key, value in row.fields.items():
-            if new.fields.get(key) != value:
-                new.fields[key] = value
-                changed = True
-        if changed:
-            self.remember(new)
-        return changed
-
-    def update(self, customer_id: int, row: _Row) -> bool:
-        """Apply a row to an existing customer; whether anything changed."""
-        current = self.conn.execute(_CURRENT, (customer_id,)).fetchone()
+    def changes(self, ident: int, row: Row) -> dict[str, Any]:
+        current = self.conn.execute(_CURRENT, (ident,)).fetchone()
         stored = dict(zip((*customers.FIELDS, "fields"), current, strict=True))
         changes: dict[str, Any] = {k: v for k, v in row.values.items() if stored[k] != v}
         if row.fields:
@@ -355,32 +450,18 @@ class _Import:
             merged = {**fields, **row.fields}
             if merged != fields:
                 changes["fields"] = json.dumps(merged, ensure_ascii=False, sort_keys=True)
-        customers.write_changes(self.db, customer_id, changes, self.now)
-        tags_added = False
-        if row.tags:
-            have = {
-                t
-                for (t,) in self.conn.execute(
-                    "SELECT tag FROM customer_tags WHERE customer_id = ?", (customer_id,)
-                )
-            }
-            new_tags = [(customer_id, t) for t in row.tags if t not in have]
-            if new_tags:
-                self.db.executemany(customers.INSERT_TAG, new_tags)
-                tags_added = True
-        return bool(changes) or tags_added
+        return changes
 
-    def flush(self) -> None:
-        """Insert the pending customers and their tags.
+    def write(self, ident: int, changes: dict[str, Any]) -> None:
+        customers.write_changes(self.db, ident, changes, self.now)
 
-        The rows go into a temporary staging table, then into ``customers`` with one
+    def insert(self, pending: list[New]) -> None:
+        """The rows go into a temporary staging table, then into ``customers`` with one
         ``INSERT … SELECT``: the search index and audit triggers then run inside one
         statement, and FTS5 writes one index segment for the batch instead of one per row
         (it flushes its pending terms at the end of every statement that fires it).  About
         3x faster than ``executemany`` into ``customers``, with the triggers still the one
         place that keeps the index and the audit trail."""
-        if not self.pending:
-            return
         now = self.now
         rows = [
             (
@@ -391,7 +472,7 @@ class _Import:
                 new.created_at or now,
                 now,
             )
-            for new in self.pending
+            for new in pending
         ]
         if not self.staging:
             self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} AS {_STAGING_SHAPE}")
@@ -399,12 +480,147 @@ class _Import:
         self.db.executemany(_STAGE, rows)
         self.db.execute(_FROM_STAGING)
         self.db.execute(f"DELETE FROM {_STAGING}")
-        tag_rows = [(new.id, tag) for new in self.pending for tag in new.tags]
-        if tag_rows:
-            self.db.executemany(customers.INSERT_TAG, tag_rows)
-        self.pending.clear()
-        for index in self.pending_by.values():
-            index.clear()
+
+
+# -- leads ------------------------------------------------------------------------------------
+
+LEAD_BATCH_ROWS = 2000  # new leads held before they are written
+# Normalised column names (see tabular.normalise_header) -> lead columns that the customer
+# header mapping does not know.
+_LEAD_EXTRA_COLUMNS = {
+    "status": "status", "lead_status": "status", "stage": "status",
+    "score": "score", "lead_score": "score", "rating": "score",
+    "lost_reason": "lost_reason", "reason_lost": "lost_reason",
+}  # fmt: skip
+# Read-only columns of `crm lead list` output: not imported, not worth a warning.
+_LEAD_READ_ONLY = frozenset(
+    {"customer_id", "deal_id", "converted_at", "status_changed_at", "last_contacted"}
+)
+_LEAD_LOOKUP = {
+    "uid": "SELECT id FROM leads WHERE uid = ?",
+    "email": "SELECT id FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+    "phone": "SELECT id FROM leads WHERE phone = ? ORDER BY id LIMIT 1",
+}
+
+
+def import_leads(
+    db: Database,
+    records: Iterable[tuple[int, Record | BadRow]],
+    config: Config,
+    *,
+    match: Iterable[str] = ("email",),
+    source: str | None = None,
+    skip_bad: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Add or update a lead for every record (as ``tabular.customer_records`` makes them, plus
+    ``status``, ``score`` and ``lost_reason`` columns); run it inside ``with db.write():``.
+
+    A record whose ``uid``, then whose ``match`` keys in order, equal those of an existing
+    lead (or of one added earlier from the same records) updates that lead: non-empty values
+    overwrite, tags are added.  The status column applies to new leads only (new, contacted,
+    qualified, or lost with a lost_reason); an existing lead keeps its status.  ``source``
+    fills in the source of new leads, and of existing ones that have none, when the record
+    names none.  Bad records and ``dry_run`` behave as in the customer import."""
+    default_source = leads.check_source(source, "--source") if source is not None else None
+    run = LeadImport(db, config, match, default_source)
+    return run_import(run, records, skip_bad=skip_bad, dry_run=dry_run)
+
+
+class LeadImport(RecordImport):
+    table = "leads"
+    tag_table = "lead_tags"
+    owner = "lead_id"
+    insert_tag = leads.INSERT_TAG
+    lookup = _LEAD_LOOKUP
+    batch_rows = LEAD_BATCH_ROWS
+
+    def __init__(
+        self, db: Database, config: Config, keys: Iterable[str], source: str | None
+    ) -> None:
+        super().__init__(db, config, keys)
+        self.source = source
+        self.current = f"SELECT {', '.join(leads.FIELDS)} FROM leads WHERE id = ?"
+
+    def parse(self, record: Record) -> Row:
+        from crmcli.io.tabular import normalise_header
+
+        raw: dict[str, str | int | None] = {}
+        tags: tuple[str, ...] = ()
+        uid = created = status = lost_reason = None
+        for key, value in record.items():
+            if not value or value.isspace():
+                continue
+            if key in leads.FIELDS:
+                raw[key] = value
+            elif key == "tags":
+                tags = self.tags(value)
+            elif key == "uid":
+                uid = clean(value, field="uid", limit=UID_MAX)
+            elif key == "created_at":
+                created = created_at_value(value)
+            else:
+                norm = normalise_header(key)
+                target = _LEAD_EXTRA_COLUMNS.get(norm)
+                if target == "status":
+                    status = leads.check_status(value)
+                elif target == "score":
+                    raw["score"] = value
+                elif target == "lost_reason":
+                    lost_reason = leads.check_reason(value, "lost_reason")
+                elif norm not in _LEAD_READ_ONLY:
+                    self.ignore(key)
+        data = leads.prepare(raw, self.config)
+        values = {k: v for k, v in data.values.items() if v is not None}
+        return Row(values, tags, uid, created, status=status, lost_reason=lost_reason)
+
+    def check_new(self, row: Row) -> None:
+        if "name" not in row.values:
+            raise RowError("no name; a new lead needs one")
+        status = row.status or "new"
+        if status == "converted":
+            raise RowError(
+                "status converted cannot be imported; import the lead, then crm lead convert"
+            )
+        if status == "lost" and row.lost_reason is None:
+            raise RowError("status lost needs a lost_reason column")
+
+    def new(self, row: Row) -> New:
+        values = dict(row.values)
+        if "source" not in values and self.source is not None:
+            values["source"] = self.source
+        status = row.status or "new"
+        return New(self.next_id, row.uid or str(uuid.uuid4()), values, set(row.tags),
+                   row.created_at, status=status,
+                   lost_reason=row.lost_reason if status == "lost" else None)  # fmt: skip
+
+    def changes(self, ident: int, row: Row) -> dict[str, Any]:
+        """Not the status: an existing lead keeps its own."""
+        current = self.conn.execute(self.current, (ident,)).fetchone()
+        stored = dict(zip(leads.FIELDS, current, strict=True))
+        values: dict[str, Any] = dict(row.values)
+        if "source" not in values and self.source is not None and stored["source"] is None:
+            values["source"] = self.source
+        return {k: v for k, v in values.items() if stored[k] != v}
+
+    def write(self, ident: int, changes: dict[str, Any]) -> None:
+        leads.write_changes(self.db, ident, changes, self.now)
+
+    def insert(self, pending: list[New]) -> None:
+        """The leads and their first status changes (executemany)."""
+        now = self.now
+        self.db.executemany(
+            leads.INSERT,
+            [
+                (new.id, new.uid, *(new.values.get(f) for f in leads.FIELDS), new.status,
+                 new.lost_reason, now, new.created_at or now, now)
+                for new in pending
+            ],
+        )  # fmt: skip
+        self.db.executemany(
+            leads.INSERT_CHANGE,
+            [(new.id, None, new.status, new.lost_reason, now) for new in pending],
+        )
 
 
 def split_tags(text: str) -> tuple[str, ...]:

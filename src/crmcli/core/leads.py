@@ -7,8 +7,8 @@ through :func:`convert`, which makes (or finds) the customer, moves the lead's i
 tags over, and optionally opens a deal, all inside the caller's one transaction.
 
 Validation of the shared fields (name, e-mail, phone, company, title, notes), tags and search
-queries is the customers' (:mod:`crmcli.core.customers`); bulk import reuses the customer
-importer's report, errors and tag splitting (:mod:`crmcli.core.importer`).
+queries is the customers' (:mod:`crmcli.core.customers`); bulk import is the importer's
+(:class:`crmcli.core.importer.LeadImport`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
 from crmcli.migrations import LEAD_SOURCES, LEAD_STATUSES
 from crmcli.text import NOTE_MAX, clean
 
-if TYPE_CHECKING:  # the import machinery is loaded by import_leads() only (start-up time)
+if TYPE_CHECKING:  # deals are loaded when a conversion opens one (start-up time)
     from crmcli.core.deals import DealInput
-    from crmcli.core.importer import ImportReport
-    from crmcli.io.tabular import BadRow
 
 SOURCES = LEAD_SOURCES
 STATUSES = LEAD_STATUSES
@@ -272,12 +270,12 @@ _INSERT_COLUMNS = (
     "id", "uid", *FIELDS, "status", "lost_reason", "status_changed_at", "created_at",
     "updated_at",
 )  # fmt: skip
-_INSERT = (
+INSERT = (
     f"INSERT INTO leads ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
 )
 INSERT_TAG = "INSERT OR IGNORE INTO lead_tags (lead_id, tag) VALUES (?, ?)"
-_INSERT_CHANGE = (
+INSERT_CHANGE = (
     "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason, at) "
     "VALUES (?, ?, ?, ?, ?)"
 )
@@ -291,16 +289,16 @@ def add(db: Database, data: LeadInput) -> int:
     now = _now()
     v = data.values
     cur = db.execute(
-        _INSERT,
+        INSERT,
         (None, str(uuid.uuid4()), *(v.get(f) for f in FIELDS), "new", None, now, now, now),
     )
     lead_id = int(cur.lastrowid or 0)
-    db.execute(_INSERT_CHANGE, (lead_id, None, "new", None, now))
+    db.execute(INSERT_CHANGE, (lead_id, None, "new", None, now))
     db.executemany(INSERT_TAG, [(lead_id, t) for t in data.tags])
     return lead_id
 
 
-def _write_changes(db: Database, lead_id: int, changed: Mapping[str, Any], now: str) -> None:
+def write_changes(db: Database, lead_id: int, changed: Mapping[str, Any], now: str) -> None:
     """``UPDATE`` the given user columns (names from :data:`FIELDS` only)."""
     if not changed:
         return
@@ -335,7 +333,7 @@ def update(
         raise InvalidValue("name", "", "must not be empty")
     removed = [customers.check_tag(t) for t in remove_tags]
     changed = {k: v for k, v in values.items() if current.get(k) != v}
-    _write_changes(db, lead_id, changed, _now())
+    write_changes(db, lead_id, changed, _now())
     db.executemany(INSERT_TAG, [(lead_id, t) for t in data.tags])
     db.executemany(
         "DELETE FROM lead_tags WHERE lead_id = ? AND tag = ?", [(lead_id, t) for t in removed]
@@ -379,7 +377,7 @@ def _change_status(
     values.update(extra)
     assignments = ", ".join(f"{k} = ?" for k in values)
     db.execute(f"UPDATE leads SET {assignments} WHERE id = ?", [*values.values(), lead_id])
-    db.execute(_INSERT_CHANGE, (lead_id, old, new, reason, now))
+    db.execute(INSERT_CHANGE, (lead_id, old, new, reason, now))
 
 
 class Logged:
@@ -528,319 +526,3 @@ def _existing_customer(db: Database, lead: Mapping[str, Any]) -> tuple[int | Non
         if found is not None:
             return int(found), "same e-mail"
     return None, None
-
-
-# -- import -------------------------------------------------------------------------------
-
-BATCH_ROWS = 2000  # new leads held before they are written
-
-# Normalised column names (see tabular.normalise_header) -> lead columns that the customer
-# header mapping does not know.
-_EXTRA_COLUMNS = {
-    "status": "status", "lead_status": "status", "stage": "status",
-    "score": "score", "lead_score": "score", "rating": "score",
-    "lost_reason": "lost_reason", "reason_lost": "lost_reason",
-}  # fmt: skip
-# Read-only columns of `crm lead list` output: not imported, not worth a warning.
-_READ_ONLY = frozenset(
-    {"customer_id", "deal_id", "converted_at", "status_changed_at", "last_contacted"}
-)
-_LOOKUP = {
-    "uid": "SELECT id FROM leads WHERE uid = ?",
-    "email": "SELECT id FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
-    "phone": "SELECT id FROM leads WHERE phone = ? ORDER BY id LIMIT 1",
-}
-_CURRENT = f"SELECT {', '.join(FIELDS)} FROM leads WHERE id = ?"
-_TAG_CACHE_MAX = 4096
-
-
-class _Row:
-    """One validated record: lead fields with a value, tags, and the columns that matter
-    for new leads only."""
-
-    __slots__ = ("values", "tags", "uid", "created_at", "status", "lost_reason")
-
-    def __init__(
-        self,
-        values: dict[str, str | int],
-        tags: tuple[str, ...],
-        uid: str | None,
-        created_at: str | None,
-        status: str | None,
-        lost_reason: str | None,
-    ) -> None:
-        self.values, self.tags, self.uid, self.created_at = values, tags, uid, created_at
-        self.status, self.lost_reason = status, lost_reason
-
-
-class _New:
-    """A lead to insert with the next batch."""
-
-    __slots__ = ("id", "uid", "values", "tags", "status", "lost_reason", "created_at")
-
-    def __init__(
-        self,
-        id: int,
-        uid: str,
-        values: dict[str, str | int],
-        tags: set[str],
-        status: str,
-        lost_reason: str | None,
-        created_at: str | None,
-    ) -> None:
-        self.id, self.uid, self.values, self.tags = id, uid, values, tags
-        self.status, self.lost_reason, self.created_at = status, lost_reason, created_at
-
-
-def import_leads(
-    db: Database,
-    records: Iterable[tuple[int, Mapping[str, str | None] | BadRow]],
-    config: Config,
-    *,
-    match: Iterable[str] = ("email",),
-    source: str | None = None,
-    skip_bad: bool = False,
-    dry_run: bool = False,
-) -> ImportReport:
-    """Add or update a lead for every record (as ``tabular.customer_records`` makes them, plus
-    ``status``, ``score`` and ``lost_reason`` columns); run it inside ``with db.write():``.
-
-    A record whose ``uid``, then whose ``match`` keys in order, equal those of an existing
-    lead (or of one added earlier from the same records) updates that lead: non-empty values
-    overwrite, tags are added.  The status column applies to new leads only (new, contacted,
-    qualified, or lost with a lost_reason); an existing lead keeps its status.  ``source``
-    fills in the source of new leads, and of existing ones that have none, when the record
-    names none.  Bad records and ``dry_run`` behave as in the customer import."""
-    from crmcli.core import importer
-    from crmcli.io.tabular import BadRow
-
-    default_source = check_source(source, "--source") if source is not None else None
-    run = _Import(db, config, tuple(k for k in match if k != "uid"), default_source)
-    report = run.report
-    reject = report.rejected.append
-    for line, record in records:
-        if isinstance(record, BadRow):
-            reject((line, record.reason))
-            continue
-        try:
-            run.one(record)
-        except (InvalidValue, importer.RowError) as exc:
-            reject((line, str(exc)))
-    run.flush()
-    report.ignored_columns = list(run.ignored)
-    if dry_run:
-        raise importer.DryRun(report)
-    if report.rejected and not skip_bad:
-        raise importer.ImportFailed(report)
-    return report
-
-
-class _Import:
-    def __init__(
-        self, db: Database, config: Config, keys: tuple[str, ...], source: str | None
-    ) -> None:
-        from crmcli.core.importer import MATCH_KEYS, ImportReport
-
-        self.db = db
-        self.conn = db.conn
-        self.config = config
-        self.keys = keys
-        self.source = source
-        self.report = ImportReport()
-        self.now = _now()
-        # Also proves we are inside db.write(): the ids below are only ours under its lock.
-        self.next_id = int(db.execute("SELECT coalesce(max(id), 0) FROM leads").fetchone()[0])
-        self.next_id += 1
-        self.pending: list[_New] = []
-        self.pending_by: dict[str, dict[str, _New]] = {k: {} for k in MATCH_KEYS}
-        self.ignored: dict[str, None] = {}  # an ordered set
-        self.tag_cache: dict[str, tuple[str, ...]] = {}
-
-    def one(self, record: Mapping[str, str | None]) -> None:
-        row = self.parse(record)
-        found = self.find(row)
-        report = self.report
-        if found is None:
-            self.add(row)
-            report.added += 1
-        elif isinstance(found, _New):
-            if self.merge(found, row):
-                report.updated += 1
-            else:
-                report.unchanged += 1
-        elif self.update(found, row):
-            report.updated += 1
-        else:
-            report.unchanged += 1
-
-    def parse(self, record: Mapping[str, str | None]) -> _Row:
-        from crmcli.core.importer import UID_MAX, created_at_value
-        from crmcli.io.tabular import IGNORED, normalise_header
-
-        raw: dict[str, str | int | None] = {}
-        tags: tuple[str, ...] = ()
-        uid = created = status = lost_reason = None
-        for key, value in record.items():
-            if not value or value.isspace():
-                continue
-            if key in FIELDS:
-                raw[key] = value
-            elif key == "tags":
-                tags = self.tags(value)
-            elif key == "uid":
-                uid = clean(value, field="uid", limit=UID_MAX)
-            elif key == "created_at":
-                created = created_at_value(value)
-            else:
-                norm = normalise_header(key)
-                target = _EXTRA_COLUMNS.get(norm)
-                if target == "status":
-                    status = check_status(value)
-                elif target == "score":
-                    raw["score"] = value
-                elif target == "lost_reason":
-                    lost_reason = check_reason(value, "lost_reason")
-                elif norm not in _READ_ONLY and key not in IGNORED and key not in self.ignored:
-                    self.ignored[key] = None
-        data = prepare(raw, self.config)
-        values = {k: v for k, v in data.values.items() if v is not None}
-        return _Row(values, tags, uid, created, status, lost_reason)
-
-    def tags(self, text: str) -> tuple[str, ...]:
-        """Tags from a cell, split and cleaned as the customer import does."""
-        cached = self.tag_cache.get(text)
-        if cached is not None:
-            return cached
-        from crmcli.core.importer import split_tags
-
-        result = split_tags(text)
-        if len(self.tag_cache) >= _TAG_CACHE_MAX:
-            self.tag_cache.clear()
-        self.tag_cache[text] = result
-        return result
-
-    def find(self, row: _Row) -> _New | int | None:
-        """The lead this row is about: one to be inserted, an existing id, or none."""
-        from crmcli.core.importer import match_key
-
-        checks: list[tuple[str, str | int | None]] = [("uid", row.uid)] if row.uid else []
-        checks += [(k, row.values.get(k)) for k in self.keys]
-        for key, value in checks:
-            if value is None:
-                continue
-            text = str(value)
-            new = self.pending_by[key].get(match_key(key, text))
-            if new is not None:
-                return new
-            hit = self.conn.execute(_LOOKUP[key], (text,)).fetchone()
-            if hit is not None:
-                return int(hit[0])
-        return None
-
-    def add(self, row: _Row) -> None:
-        from crmcli.core.importer import RowError
-
-        if "name" not in row.values:
-            raise RowError("no name; a new lead needs one")
-        status = row.status or "new"
-        if status == "converted":
-            raise RowError(
-                "status converted cannot be imported; import the lead, then crm lead convert"
-            )
-        if status == "lost" and row.lost_reason is None:
-            raise RowError("status lost needs a lost_reason column")
-        values = dict(row.values)
-        if "source" not in values and self.source is not None:
-            values["source"] = self.source
-        new = _New(
-            self.next_id,
-            row.uid or str(uuid.uuid4()),
-            values,
-            set(row.tags),
-            status,
-            row.lost_reason if status == "lost" else None,
-            row.created_at,
-        )
-        self.next_id += 1
-        self.pending.append(new)
-        self.remember(new)
-        if len(self.pending) >= BATCH_ROWS:
-            self.flush()
-
-    def remember(self, new: _New) -> None:
-        from crmcli.core.importer import match_key
-
-        self.pending_by["uid"][new.uid] = new
-        for key in self.keys:
-            value = new.values.get(key)
-            if value is not None:
-                self.pending_by[key].setdefault(match_key(key, str(value)), new)
-
-    def merge(self, new: _New, row: _Row) -> bool:
-        """Fold a later row into a lead not inserted yet; whether anything changed."""
-        changed = False
-        for name, value in row.values.items():
-            if new.values.get(name) != value:
-                new.values[name] = value
-                changed = True
-        if not new.tags.issuperset(row.tags):
-            new.tags.update(row.tags)
-            changed = True
-        if changed:
-            self.remember(new)
-        return changed
-
-    def update(self, lead_id: int, row: _Row) -> bool:
-        """Apply a row to an existing lead (not its status); whether anything changed."""
-        current = self.conn.execute(_CURRENT, (lead_id,)).fetchone()
-        stored = dict(zip(FIELDS, current, strict=True))
-        values: dict[str, str | int] = dict(row.values)
-        if "source" not in values and self.source is not None and stored["source"] is None:
-            values["source"] = self.source
-        changes = {k: v for k, v in values.items() if stored[k] != v}
-        _write_changes(self.db, lead_id, changes, self.now)
-        tags_added = False
-        if row.tags:
-            have = {
-                t
-                for (t,) in self.conn.execute(
-                    "SELECT tag FROM lead_tags WHERE lead_id = ?", (lead_id,)
-                )
-            }
-            new_tags = [(lead_id, t) for t in row.tags if t not in have]
-            if new_tags:
-                self.db.executemany(INSERT_TAG, new_tags)
-                tags_added = True
-        return bool(changes) or tags_added
-
-    def flush(self) -> None:
-        """Insert the pending leads, their tags and first status changes (executemany)."""
-        if not self.pending:
-            return
-        now = self.now
-        self.db.executemany(
-            _INSERT,
-            [
-                (
-                    new.id,
-                    new.uid,
-                    *(new.values.get(f) for f in FIELDS),
-                    new.status,
-                    new.lost_reason,
-                    now,
-                    new.created_at or now,
-                    now,
-                )
-                for new in self.pending
-            ],
-        )
-        self.db.executemany(
-            INSERT_TAG, [(new.id, tag) for new in self.pending for tag in sorted(new.tags)]
-        )
-        self.db.executemany(
-            _INSERT_CHANGE,
-            [(new.id, None, new.status, new.lost_reason, now) for new in self.pending],
-        )
-        self.pending.clear()
-        for index in self.pending_by.values():
-            index.clear()
