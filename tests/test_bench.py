@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-TINY_SALES = ["--sales-customers", "200", "--deals", "300", "--reminders", "120", "--tickets", "60"]
+TINY_SALES = [
+    "--sales-customers", "200", "--deals", "300", "--interactions", "2000", "--reminders", "120",
+    "--tickets", "60", "--edit-ids", "50",
+]  # fmt: skip
+SALES_DB = "sales-200-300-2000-120-60"
 
 MEASURES = (
     "floor: interpreter start-up",
@@ -41,11 +49,26 @@ SALES_MEASURES = (
         f"report: query overhead, {name}"
         for name in ("pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity")
     ),
+    "scripting: floor: interpreter start-up",
+    "scripting: start-up ratio",
+    "scripting: floor: sqlite3 shell, search 'nguyen' SQL",
+    "scripting: floor: sqlite3 shell, show SQL",
+    "scripting: query overhead vs crm --version",
+    "import (sales db): floor: raw insert into customers",
+    "import (sales db): import ratio (crm:",
+    "batch edit: floor: 1 separate run, per id",
+    "batch edit: 50 ids from stdin, per id",
+    "batch edit: speed-up per id (separate ÷ batch)",
 )
 SALES_COMMANDS = (
     "crm deal pipeline -f json",
     "crm deal list --stage proposal --limit 50 -f tsv",
     "crm remind due",
+    "crm --help",
+    "crm customer list -f tsv --limit 20",
+    "crm customer list --search nguyen --limit 20 -f tsv",
+    "crm customer edit ID --add-tag bench-single",
+    "crm customer edit - --add-tag bench-batch < 50-ids",
 )
 
 
@@ -68,13 +91,16 @@ def test_bench_runs_and_reports_every_measure(tmp_path: Path) -> None:
     assert "WARNING" not in result.stdout
     assert "Reproduce: " in result.stdout
     assert (tmp_path / "crm-2000.db").exists()
-    assert (tmp_path / "sales-200-300-120-60.db").exists()
+    assert (tmp_path / f"{SALES_DB}.db").exists()
+    assert "every edited customer carries its tag" in result.stdout
+    assert not list((tmp_path / "scratch").glob("sales-*.db"))  # the copies are removed
 
 
 def test_bench_runs_the_sales_part_alone_from_its_cache(tmp_path: Path) -> None:
-    first = bench("--only", "sales", *TINY_SALES, "--workdir", str(tmp_path))
+    tiny = [*TINY_SALES, "--import-rows", "300", "--import-runs", "1"]
+    first = bench("--only", "sales", *tiny, "--workdir", str(tmp_path))
     assert first.returncode == 0, first.stderr
-    again = bench("--only", "sales", *TINY_SALES, "--workdir", str(tmp_path), "--markdown")
+    again = bench("--only", "sales", *tiny, "--workdir", str(tmp_path), "--markdown")
     assert again.returncode == 0, again.stderr
     assert "using the cached database" in again.stderr
     for measure in SALES_MEASURES:
@@ -82,8 +108,63 @@ def test_bench_runs_the_sales_part_alone_from_its_cache(tmp_path: Path) -> None:
     for command in SALES_COMMANDS:
         assert f"`{command}`" in again.stdout, command
     assert "WARNING" not in again.stdout
-    for measure in ("customer list", "customer show", "import ratio"):  # no customer part
-        assert measure not in again.stdout, measure
+    for measure in ("list (common word)", "kumquat", "import ratio vs bare table", "peak RSS"):
+        assert measure not in again.stdout, measure  # no customer part
     assert not (tmp_path / "crm-2000.db").exists()
     assert "300 deals" in again.stdout
-    assert "--only sales" in again.stdout.split("Reproduce: ", 1)[1]
+    assert "2,000 interactions" in again.stdout
+    reproduce = again.stdout.split("Reproduce: ", 1)[1]
+    for option in ("--only sales", "--interactions 2000", "--import-runs 1", "--edit-ids 50"):
+        assert option in reproduce, option
+    # The interactions went through the triggers: an audit row each, and the search index
+    # holds their text (the build checks every customer; here one word, independently).
+    meta = json.loads((tmp_path / f"{SALES_DB}.json").read_text())
+    assert meta["interactions"] == 2000
+    conn = sqlite3.connect(tmp_path / f"{SALES_DB}.db")
+    try:
+        busiest = meta["show"]["id"]
+        logged = conn.execute(
+            "SELECT count(*) FROM interactions WHERE customer_id = ?", (busiest,)
+        ).fetchone()[0]
+        assert logged == meta["show"]["interactions"] > 1
+        audited = conn.execute(
+            "SELECT count(*) FROM audit WHERE table_name = 'interactions' AND action = 'insert'"
+        ).fetchone()[0]
+        assert audited == conn.execute("SELECT count(*) FROM interactions").fetchone()[0]
+        body = conn.execute(
+            "SELECT body FROM interactions WHERE customer_id = ? ORDER BY id DESC", (busiest,)
+        ).fetchone()[0]
+        word = max(body.split(), key=len).strip(",.:;'").lower()
+        found = conn.execute(
+            "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?", (f'activity:"{word}"',)
+        ).fetchall()
+        assert (busiest,) in found, word
+    finally:
+        conn.close()
+
+
+def load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_interactions_are_written_in_rounds_of_ascending_customers() -> None:
+    bench_run = load_bench()
+    rows = list(bench_run.sales_interactions(50, 400, seed=1, now=1_800_000_000))
+    assert len(rows) == 400
+    assert rows[0][4] < rows[-1][4] <= "2027-01-15T08:00:00Z"  # in time order, up to now
+    assert all(r[4] <= r[5] for r in rows)  # logged at or after it happened
+    ordered = bench_run.fts_order(rows)
+    assert sorted(ordered) == sorted(rows)
+    # Each round: customers strictly ascending; a customer's rows keep their order.
+    customers = [r[1] for r in ordered]
+    descents = sum(1 for a, b in zip(customers, customers[1:], strict=False) if b <= a)
+    rounds = max(customers.count(c) for c in set(customers))
+    assert descents == rounds - 1
+    for customer in set(customers):
+        mine = [r for r in rows if r[1] == customer]
+        assert [r for r in ordered if r[1] == customer] == mine
