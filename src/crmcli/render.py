@@ -44,9 +44,11 @@ def cell_text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     if isinstance(value, dict):
-        import json
+        if not value:
+            return ""
+        import json  # not at the top: a listing without custom fields never needs it
 
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 
 

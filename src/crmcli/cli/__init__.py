@@ -1,6 +1,8 @@
-"""The root ``crm`` app: global options, the command groups, and the one error handler."""
+"""The root ``crm`` app: global options, the command groups, and the one error handler.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Typer would evaluate the root callback's
+string annotations with ``eval`` on every run (≈ 1 ms); plain annotations cost nothing.
+"""
 
 import copy
 import errno
@@ -94,7 +96,7 @@ class LazyGroup(TyperGroup):
     source: typer.Typer
 
     @classmethod
-    def of(cls, sub: typer.Typer, name: str) -> LazyGroup:
+    def of(cls, sub: typer.Typer, name: str) -> "LazyGroup":
         shell = copy.copy(sub)  # the group's own help and callback, without its commands
         shell.registered_commands = []
         shell.registered_groups = []

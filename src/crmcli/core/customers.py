@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -211,7 +210,13 @@ def prepare(
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row["tags"] = row["tags"].split(",") if row["tags"] else []
-    row["fields"] = json.loads(row["fields"]) if row["fields"] else {}
+    fields = row["fields"]
+    if fields and fields != "{}":
+        import json  # not at the top: a listing without custom fields never needs it
+
+        row["fields"] = json.loads(fields)
+    else:
+        row["fields"] = {}
     return row
 
 
@@ -400,6 +405,8 @@ _INSERT = (
 def _insert_params(
     customer_id: int | None, data: CustomerInput, now: str, uid: str | None = None
 ) -> tuple[Any, ...]:
+    import json
+
     v = data.values
     return (
         customer_id,
@@ -477,6 +484,8 @@ def update(
     if new_cadence != old_cadence:
         changed["cadence"] = new_cadence
     if fields != current["fields"]:
+        import json
+
         changed["fields"] = json.dumps(fields, ensure_ascii=False, sort_keys=True)
     write_changes(db, customer_id, changed, _now())
     _add_tags(db, customer_id, data.tags)
