@@ -72,3 +72,17 @@ def test_a_deferred_module_is_the_real_one_once_used() -> None:
         """
     )
     assert out == "ok\n"
+
+
+def test_a_listing_loads_no_import_or_export_command(crm: Any) -> None:
+    crm("customer", "add", "Lê Thị Hoa")
+    script = ENTRY.replace(
+        'print(code, "json" in sys.modules, ran)',
+        'print(code, sorted(m for m in sys.modules if m.startswith("crmcli.cli.")))',
+    )
+    loaded = python(script, "customer", "list", "-f", "tsv").splitlines()[-1]
+    assert "'crmcli.cli.customer'" in loaded
+    assert "customer_io" not in loaded and "importing" not in loaded
+    # ... and the import and export commands are there when called or listed.
+    assert crm("customer", "export", "-f", "tsv").stdout.startswith("id\tuid\tname\t")
+    assert "import" in crm("customer", "--help").stdout

@@ -40,6 +40,14 @@ GROUPS: dict[str, tuple[str, str]] = {
     "history": ("crmcli.cli.history", "history_app"),
     "undo": ("crmcli.cli.history", "undo_app"),
 }
+# Commands a group's module does not define itself: their module registers them on the
+# group's Typer when it is imported, which happens only when one of them is called (or the
+# group's commands are listed).  group -> command -> module.
+MORE_COMMANDS: dict[str, dict[str, str]] = {
+    "customer": {"import": "crmcli.cli.customer_io", "export": "crmcli.cli.customer_io"},
+    "lead": {"import": "crmcli.cli.lead_io"},
+    "deal": {"import": "crmcli.cli.deal_io"},
+}
 
 
 class CrmGroup(TyperGroup):
@@ -62,7 +70,7 @@ class CrmGroup(TyperGroup):
                     sub.registered_commands[0], pretty_exceptions_short=True, rich_markup_mode=None
                 )
             else:
-                command = LazyGroup.of(sub, cmd_name)
+                command = LazyGroup.of(sub, cmd_name, MORE_COMMANDS.get(cmd_name, {}))
             self.add_command(command, cmd_name)
         return command
 
@@ -94,9 +102,10 @@ class LazyGroup(TyperGroup):
     """
 
     source: typer.Typer
+    more: dict[str, str]
 
     @classmethod
-    def of(cls, sub: typer.Typer, name: str) -> "LazyGroup":
+    def of(cls, sub: typer.Typer, name: str, more: dict[str, str]) -> "LazyGroup":
         shell = copy.copy(sub)  # the group's own help and callback, without its commands
         shell.registered_commands = []
         shell.registered_groups = []
@@ -111,9 +120,15 @@ class LazyGroup(TyperGroup):
         assert isinstance(group, LazyGroup)
         group.name = name
         group.source = sub
+        group.more = more
         return group
 
-    def _names(self) -> dict[str, Any]:
+    def _names(self, wanted: str | None = None) -> dict[str, Any]:
+        """The group's commands by name; the modules of :data:`MORE_COMMANDS` are imported
+        for ``wanted`` among them, or all of them when ``wanted`` is None."""
+        for command, module in self.more.items():
+            if wanted is None or wanted == command:
+                importlib.import_module(module)
         names: dict[str, Any] = {}
         for info in self.source.registered_commands:
             assert info.callback is not None
@@ -128,7 +143,7 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        info = self._names().get(cmd_name)
+        info = self._names(cmd_name).get(cmd_name)
         if info is None:
             return None
         if isinstance(info, typer.models.TyperInfo):

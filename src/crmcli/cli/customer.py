@@ -393,6 +393,3 @@ def forget(customer_id: IdArg, yes: YesOpt = False) -> None:
         yes=yes,
     )
     run_forget(db, ["crm", "customer", "forget", str(customer_id)], customer_id=customer_id)
-
-
-from crmcli.cli import customer_io  # noqa: E402,F401  (registers import/export)

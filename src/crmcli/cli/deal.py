@@ -522,5 +522,3 @@ def item_remove(
 
 
 app.add_typer(item_app, name="item")
-
-from crmcli.cli import deal_io  # noqa: E402,F401  (registers import)

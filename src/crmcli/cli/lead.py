@@ -358,6 +358,3 @@ def forget(lead_id: IdArg, yes: YesOpt = False) -> None:
         yes=yes,
     )
     run_forget(db, ["crm", "lead", "forget", str(lead_id)], lead_id=lead_id)
-
-
-from crmcli.cli import lead_io  # noqa: E402,F401  (registers import)
