@@ -98,11 +98,13 @@ _DAY_WORDS = {
 _WEEKDAY_WORDS = frozenset({"weekday", "weekdays", "workday", "workdays", "business day"})
 _WEEKEND_WORDS = frozenset({"weekend", "weekends", "weekend day", "weekend days"})
 
-_EVERY = re.compile(r"(?:(?:every|each|on) )?(?:(?P<n>\d+|other) ?)?(?P<what>.+)")
-_DAY_SPLIT = re.compile(r"\s*(?:,|/|&|\band\b|\s)\s*")
-_BYDAY = re.compile(r"([+-]?)(\d{0,2})(MO|TU|WE|TH|FR|SA|SU)")
-_UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
-_NUMBER = re.compile(r"[+-]?\d{1,4}")
+# Patterns, compiled (and cached by ``re``) when a rule is first read or written: listing
+# reminders only describes rules and needs none of them (≈ 0.4 ms of start-up).
+_EVERY = r"(?:(?:every|each|on) )?(?:(?P<n>\d+|other) ?)?(?P<what>.+)"
+_DAY_SPLIT = r"\s*(?:,|/|&|\band\b|\s)\s*"
+_BYDAY = r"([+-]?)(\d{0,2})(MO|TU|WE|TH|FR|SA|SU)"
+_UNTIL = r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?"
+_NUMBER = r"[+-]?\d{1,4}"
 
 
 def _bad(text: str, reason: str, field: str) -> InvalidValue:
@@ -143,7 +145,7 @@ def _phrase_parts(norm: str, text: str, field: str) -> dict[str, str]:
     if norm in _SIMPLE:
         freq, interval = _SIMPLE[norm]
         return _freq(freq, interval)
-    match = _EVERY.fullmatch(norm)
+    match = re.fullmatch(_EVERY, norm)
     if match is None:  # pragma: no cover - the pattern matches any non-empty text
         raise _bad(text, f"not a recurrence; {_HINT}", field)
     count_text, what = match["n"], match["what"].strip()
@@ -162,7 +164,7 @@ def _phrase_parts(norm: str, text: str, field: str) -> dict[str, str]:
         chosen = _WEEKDAYS if what in _WEEKDAY_WORDS else ("SA", "SU")
         return {**_freq("WEEKLY", interval), "BYDAY": ",".join(chosen)}
     codes = set()
-    for word in _DAY_SPLIT.split(what):
+    for word in re.split(_DAY_SPLIT, what):
         if not word:
             continue
         code = _DAY_WORDS.get(word) or _DAY_WORDS.get(word.removesuffix("s"))
@@ -240,7 +242,7 @@ def _check_part(key: str, value: str, text: str, field: str) -> str:
     items = value.split(",")
     if key == "BYDAY":
         for item in items:
-            match = _BYDAY.fullmatch(item)
+            match = re.fullmatch(_BYDAY, item)
             if match is None or (match[1] and not match[2]):
                 raise _bad(text, f"BYDAY {item!r} is not a day such as MO, TU or -1FR", field)
             if match[2] and not 1 <= int(match[2]) <= 53:
@@ -248,7 +250,7 @@ def _check_part(key: str, value: str, text: str, field: str) -> str:
         return value
     low, high, negative = _RANGES[key]
     for item in items:
-        if not _NUMBER.fullmatch(item):
+        if not re.fullmatch(_NUMBER, item):
             raise _bad(text, f"{key} takes numbers separated by commas", field)
         number = int(item)
         if not (low <= number <= high or (negative and -high <= number <= -1)):
@@ -260,7 +262,7 @@ def _check_part(key: str, value: str, text: str, field: str) -> str:
 def _until(value: str, text: str, field: str) -> str:
     """UNTIL as UTC (``…Z``): a date is the end of that local day, a time without ``Z`` is
     local wall time."""
-    match = _UNTIL.fullmatch(value)
+    match = re.fullmatch(_UNTIL, value)
     if match is None:
         raise _bad(text, "UNTIL must be a date such as 20261231 or 20261231T170000Z", field)
     try:
