@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from run import installed_crm  # bench/run.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CRM = REPO / ".venv" / "bin" / "crm"
@@ -100,13 +101,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--crm", type=Path, default=DEFAULT_CRM, help="the installed crm")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
-    crm = args.crm.absolute()
-    if not crm.exists():
-        found = shutil.which("crm")
-        if found is None:
-            raise SystemExit(f"no crm at {crm}; install the package or pass --crm")
-        crm = Path(found)
-    python = Path(crm.read_text().splitlines()[0].removeprefix("#!").strip())
+    crm, python = installed_crm(args.crm)
     for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONDEVMODE"):
         os.environ.pop(name, None)
     os.environ["CRM_NOW"] = "2026-11-23T10:00:00"

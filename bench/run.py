@@ -2412,15 +2412,20 @@ def reproduce(args: argparse.Namespace, python: Path) -> str:
     return f"cd {shlex.quote(str(REPO))} && {shlex.join(argv)}"
 
 
-def main(argv: Sequence[str]) -> int:
-    args = parse_args(argv)
-    crm = args.crm.absolute()
+def installed_crm(given: Path) -> tuple[Path, Path]:
+    """The crm entry point to time (``given``, else the one on PATH) and its interpreter."""
+    crm = given.absolute()
     if not crm.exists():
         found = shutil.which("crm")
         if found is None:
             raise SystemExit(f"no crm at {crm}; install the package or pass --crm")
         crm = Path(found)
-    python = interpreter_of(crm)
+    return crm, interpreter_of(crm)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    crm, python = installed_crm(args.crm)
     # Time crm as a user runs it: cached bytecode (a warm-up writes it) and buffered output.
     for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONDEVMODE"):
         os.environ.pop(name, None)

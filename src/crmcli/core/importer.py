@@ -22,7 +22,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from crmcli.core import customers, leads
 from crmcli.core.settings import Config
@@ -331,8 +331,19 @@ class RecordImport:
             index.clear()
 
 
+class Run(Protocol):
+    """What :func:`run_import` drives: a record at a time, then what is still held."""
+
+    report: ImportReport
+    ignored: dict[str, None]
+
+    def one(self, record: Record) -> None: ...
+
+    def flush(self) -> None: ...
+
+
 def run_import(
-    run: RecordImport,
+    run: Run,
     records: Iterable[tuple[int, Record | BadRow]],
     *,
     skip_bad: bool = False,
@@ -718,24 +729,13 @@ def import_deals(
     left as it is (counted unchanged), so importing a file again adds nothing.  Bad
     records and ``dry_run`` behave as in :func:`import_customers`."""
     run = _DealImport(db, config, stages or {}, create_customers)
-    report = run.report
-    for line, record in records:
-        if isinstance(record, BadRow):
-            report.rejected.append((line, record.reason))
-            continue
-        try:
-            run.one(record)
-        except (InvalidValue, RowError) as exc:
-            report.rejected.append((line, str(exc)))
-    report.ignored_columns = list(run.ignored)
-    if dry_run:
-        raise DryRun(report)
-    if report.rejected and not skip_bad:
-        raise ImportFailed(report)
-    return report
+    return run_import(run, records, skip_bad=skip_bad, dry_run=dry_run)
 
 
 class _DealImport:
+    """Deals are written as they come (each needs its stage and customer looked up), so
+    there is nothing to :meth:`flush`."""
+
     def __init__(
         self, db: Database, config: Config, stages: Mapping[str, str], create: bool
     ) -> None:
@@ -751,6 +751,9 @@ class _DealImport:
         self.names = {s["name"].casefold(): s for s in board}
         self.first_open = next((s for s in board if s["kind"] == "open"), None)
         self.ends = {s["kind"]: s for s in board if s["kind"] != "open"}
+
+    def flush(self) -> None:
+        return None
 
     def one(self, record: Record) -> None:
         from crmcli.core import deals
