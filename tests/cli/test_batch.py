@@ -90,6 +90,7 @@ def test_empty_stdin_is_nothing_to_do(crm, people, db_path: Path) -> None:
         (["1", "3.5"], None, "invalid ID '3.5': not an id"),
         (["1", "٣"], None, "invalid ID '٣': not an id"),  # an Arabic-Indic digit
         (["99999999999999999999"], None, "invalid ID '99999999999999999999': not an id"),
+        (["-"], "9" * 5000 + "\n", "invalid ID on stdin line 1 '999999"),  # past int()'s digits
         (["-", "-"], "1\n", "give - (ids from stdin) once"),
     ],
 )

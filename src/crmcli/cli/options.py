@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import IO, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -169,7 +169,7 @@ class Ids(list[int]):
     many: bool = False
 
 
-def read_ids(given: Sequence[str], *, stdin: IO[str] | None = None) -> Ids:
+def read_ids(given: Sequence[str]) -> Ids:
     """Check and collect the ids of an ID... argument; ``-`` reads stdin, one id a line
     (blank lines skipped).  A bad id is a usage error before anything is opened."""
     ids = Ids()
@@ -179,8 +179,7 @@ def read_ids(given: Sequence[str], *, stdin: IO[str] | None = None) -> Ids:
         raise UsageError("give - (ids from stdin) once")
     for text in given:
         if text == "-":
-            lines = stdin if stdin is not None else sys.stdin
-            for number, line in enumerate(lines, 1):
+            for number, line in enumerate(sys.stdin, 1):
                 line = line.strip()
                 if line:
                     _add_id(ids, seen, line, f"ID on stdin line {number}")
@@ -190,7 +189,7 @@ def read_ids(given: Sequence[str], *, stdin: IO[str] | None = None) -> Ids:
 
 
 def _add_id(ids: Ids, seen: set[int], text: str, field: str) -> None:
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+    if not (text.isascii() and text.isdigit() and len(text) < 20) or not 0 < int(text) <= MAX_ID:
         raise InvalidValue(field, text, "not an id (a whole number from 1)")
     ident = int(text)
     if ident not in seen:
