@@ -2,7 +2,6 @@
 
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,8 +11,10 @@ from crmcli.cli.options import (
     AddTags,
     Company,
     Email,
+    ForceOpt,
     FormatOpt,
     LimitOpt,
+    OutputOpt,
     Phone,
     RawOpt,
     RemoveTags,
@@ -336,17 +337,8 @@ def merge(
 @app.command("export-person")
 def export_person(
     customer_id: IdArg,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write to FILE (mode 0600, written atomically) instead of stdout.",
-            show_default=False,
-        ),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Everything held about one customer as one JSON document (a data access request).
 

@@ -1,6 +1,5 @@
 """``crm customer import`` and ``crm customer export``: customers in and out as files."""
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +17,7 @@ from crmcli.cli.importing import (
     match_option,
     run_import,
 )
-from crmcli.cli.options import RawOpt, database, info
+from crmcli.cli.options import ForceOpt, OutputOpt, RawOpt, database, info
 
 
 @app.command("import")
@@ -74,17 +73,8 @@ def export(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write to FILE (mode 0600, written atomically) instead of stdout.",
-            show_default=False,
-        ),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     raw: RawOpt = False,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Only customers with this tag.")

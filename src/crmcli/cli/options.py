@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -61,6 +62,17 @@ LimitOpt = Annotated[
     int | None, typer.Option("--limit", "-n", min=0, help="Show at most N records (0: all).")
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to FILE (mode 0600, written atomically) instead of stdout.",
+        show_default=False,
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 RawOpt = Annotated[
     bool,
     typer.Option("--raw", help="CSV only: do not neutralise cells that look like formulas."),

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli.options import FormatOpt, database, fmt_of
+from crmcli.cli.options import ForceOpt, FormatOpt, database, fmt_of
 
 
 def due(
@@ -62,7 +62,7 @@ def export(
             show_default=False,
         ),
     ],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export reminders, birthdays, deal close dates and ticket due times as a calendar.
 

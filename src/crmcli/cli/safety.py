@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli import options
-from crmcli.cli.options import FormatOpt, YesOpt, confirm, fmt_of, info
+from crmcli.cli.options import ForceOpt, FormatOpt, YesOpt, confirm, fmt_of, info
 
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", show_default=False)]
 
@@ -40,7 +40,7 @@ def backup(
         Path,
         typer.Argument(metavar="FILE", help="Where to write the copy.", show_default=False),
     ],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Copy the database to FILE, safely even while crm is in use.
 

@@ -159,7 +159,7 @@ def copy_database(
     to a temporary file in the target's folder, is switched to a rollback journal (one file,
     no ``-wal`` needed to read it), checked (``verify``: integrity_check) and then renamed.
     """
-    from crmcli.io.tabular import check_target
+    from crmcli.io.tabular import check_target, place
 
     folder = check_target(target, force=force)
     with _temporary(folder, target.name) as tmp:
@@ -184,7 +184,7 @@ def copy_database(
         finally:
             dest.close()
         _fsync(tmp)
-        _place(tmp, target, force=force)
+        place(tmp, target, force=force)
     _fsync(folder)
     return Copy(target, target.stat().st_size, version, counts)
 
@@ -205,23 +205,6 @@ def _temporary(folder: Path, name: str) -> Iterator[Path]:
         for leftover in (tmp, Path(f"{tmp}-journal")):
             with suppress(FileNotFoundError):
                 leftover.unlink()
-
-
-def _place(tmp: Path, target: Path, *, force: bool) -> None:
-    """Rename ``tmp`` to ``target`` (atomic); without ``force`` never replace a file."""
-    if force:
-        os.replace(tmp, target)
-        return
-    try:
-        os.link(tmp, target)  # fails if the target appeared meanwhile
-    except FileExistsError:
-        raise CrmError(f"{target} exists; use --force to overwrite it") from None
-    except OSError:  # a file system without hard links
-        if target.exists():
-            raise CrmError(f"{target} exists; use --force to overwrite it") from None
-        os.replace(tmp, target)
-    else:
-        tmp.unlink()
 
 
 def _fsync(path: Path) -> None:

@@ -1110,7 +1110,7 @@ def atomic_output(path: str | os.PathLike[str], *, force: bool) -> Iterator[Text
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        _place(tmp, target, force=force)
+        place(tmp, target, force=force)
         placed = True
         _fsync_folder(folder)
     finally:
@@ -1119,7 +1119,9 @@ def atomic_output(path: str | os.PathLike[str], *, force: bool) -> Iterator[Text
                 os.unlink(tmp)
 
 
-def _place(tmp: str, target: Path, *, force: bool) -> None:
+def place(tmp: str | os.PathLike[str], target: Path, *, force: bool) -> None:
+    """Rename ``tmp`` to ``target`` (atomic); without ``force`` never replace a file, even
+    one that appeared while ``tmp`` was written."""
     if force:
         os.replace(tmp, target)
         return
