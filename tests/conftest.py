@@ -81,6 +81,39 @@ def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         conn.close()
 
 
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+
+
+def add(crm: Any, *args: str) -> int:
+    """``crm customer add …`` in-process; the new id."""
+    result = crm("customer", "add", *args)
+    assert result.exit_code == 0, result.stderr
+    return int(result.stdout)
+
+
+def exported(crm: Any, *args: str) -> list[dict[str, Any]]:
+    """Every customer as ``crm … customer export -f json`` gives them (``args``: before
+    the group, e.g. ``--db PATH``)."""
+    import json
+
+    result = crm(*args, "customer", "export", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+def by_name(crm: Any) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in exported(crm)}
+
+
+def imported(crm: Any, name: str, *args: str) -> Any:
+    """``crm customer import`` of a file of tests/fixtures/import/, which must succeed."""
+    result = crm("customer", "import", str(FIXTURES / name), *args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    return result
+
+
 def crm_bin() -> str:
     """The installed ``crm`` next to this interpreter."""
     import sys

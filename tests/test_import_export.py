@@ -14,20 +14,7 @@ from typing import Any
 import pytest
 
 from crmcli.io import tabular
-from tests.conftest import dump
-
-
-def add(crm: Any, *args: str) -> int:
-    result = crm("customer", "add", *args)
-    assert result.exit_code == 0, result.stderr
-    return int(result.stdout)
-
-
-def exported(crm: Any, *args: str) -> list[dict[str, Any]]:
-    result = crm(*args, "customer", "export", "-f", "json")
-    assert result.exit_code == 0, result.stderr
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
+from tests.conftest import add, dump, exported
 
 
 def count(path: Path) -> int:

@@ -8,26 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crmcli.io import tabular
-from tests.conftest import dump
-
-FIXTURES = Path(__file__).parent / "fixtures" / "import"
-
-
-def exported(crm: Any, *args: str) -> list[dict[str, Any]]:
-    result = crm(*args, "customer", "export", "-f", "json")
-    assert result.exit_code == 0, result.stderr
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
-
-
-def by_name(crm: Any) -> dict[str, dict[str, Any]]:
-    return {row["name"]: row for row in exported(crm)}
+from tests.conftest import FIXTURES, by_name, dump, exported, imported
 
 
 def deals(crm: Any) -> list[dict[str, Any]]:
@@ -37,18 +23,11 @@ def deals(crm: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def import_fixture(crm: Any, name: str, *args: str) -> Any:
-    result = crm("customer", "import", str(FIXTURES / name), *args)
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    return result
-
-
 # -- Google Contacts ----------------------------------------------------------------------------
 
 
 def test_google_old_export(crm) -> None:
-    result = import_fixture(crm, "google_old.csv")
+    result = imported(crm, "google_old.csv")
     assert result.stderr.splitlines()[-1] == "Added 3, updated 0, unchanged 0, rejected 0"
     people = by_name(crm)
     an = people["Nguyễn Văn An"]  # the Name column, not the parts
@@ -70,7 +49,7 @@ def test_google_old_export(crm) -> None:
 
 
 def test_google_new_export(crm) -> None:
-    result = import_fixture(crm, "google_new.csv")
+    result = imported(crm, "google_new.csv")
     warning, summary = result.stderr.splitlines()
     assert warning.startswith("warning: ignored columns") and "'Website 1 - Value'" in warning
     assert "Label" not in warning and "Phonetic" not in warning  # labels and empty columns
@@ -97,7 +76,7 @@ def test_google_new_export(crm) -> None:
 
 
 def test_outlook_export(crm) -> None:
-    result = import_fixture(crm, "outlook.csv")
+    result = imported(crm, "outlook.csv")
     assert result.stderr == "Added 3, updated 0, unchanged 0, rejected 0\n"  # 0/0/00: nothing
     hans, hoa, ed = exported(crm)
     assert hans["name"] == "Hans Müller"
@@ -121,7 +100,7 @@ def test_outlook_export(crm) -> None:
 
 
 def test_hubspot_contacts_export(crm) -> None:
-    result = import_fixture(crm, "hubspot_contacts.csv")
+    result = imported(crm, "hubspot_contacts.csv")
     assert result.stderr.splitlines() == [
         "warning: ignored columns (not customer fields; name a column field.KEY to keep it as "
         "a custom field, or use --map): 'Lead Status', 'Contact owner', 'Create Date', "
@@ -162,7 +141,7 @@ STAGES = ("--stage", "Contract Sent=negotiation", "--stage", "appointment schedu
 
 
 def test_deal_import_of_a_hubspot_export(crm, db_path) -> None:
-    import_fixture(crm, "hubspot_contacts.csv")
+    imported(crm, "hubspot_contacts.csv")
     before = dump(db_path)
     result = crm("deal", "import", str(FIXTURES / "hubspot_deals.csv"))
     assert result.exit_code == 1
@@ -240,7 +219,7 @@ def test_deal_import_is_undone_by_undo(crm, db_path) -> None:
     def data() -> list[tuple[object, ...]]:  # the audit trail and command log keep growing
         return [row for row in dump(db_path) if row[0] not in ("audit", "commands")]
 
-    import_fixture(crm, "hubspot_contacts.csv")
+    imported(crm, "hubspot_contacts.csv")
     before = data()
     result = crm("deal", "import", str(FIXTURES / "hubspot_deals.csv"), "--stage",
                  "Contract Sent=negotiation", "--skip-bad")  # fmt: skip
@@ -252,7 +231,7 @@ def test_deal_import_is_undone_by_undo(crm, db_path) -> None:
 
 
 def test_deal_import_reads_crm_deal_list_output(crm, tmp_path) -> None:
-    import_fixture(crm, "hubspot_contacts.csv")
+    imported(crm, "hubspot_contacts.csv")
     assert crm("deal", "import", str(FIXTURES / "hubspot_deals.csv"), *STAGES).exit_code == 0
     listed = tmp_path / "deals.csv"
     listed.write_text(crm("deal", "list", "-f", "csv").stdout, encoding="utf-8")
@@ -276,7 +255,7 @@ GERMAN_MAP = (
 
 def test_map_encoding_and_semicolons_together(crm) -> None:
     """A German Excel export: Windows-1252, semicolons, German headers."""
-    result = import_fixture(crm, "excel_de_cp1252.csv", "--encoding", "cp1252", *GERMAN_MAP)
+    result = imported(crm, "excel_de_cp1252.csv", "--encoding", "cp1252", *GERMAN_MAP)
     assert result.stderr == "Added 2, updated 0, unchanged 0, rejected 0\n"
     juergen, renee = exported(crm)
     assert (juergen["name"], juergen["email"], juergen["company"], juergen["city"]) == (
@@ -363,7 +342,7 @@ def test_not_utf8_names_the_line_and_suggests_encoding(crm, tmp_path, db_path) -
 
 
 def test_vietnamese_windows_1258(crm) -> None:
-    import_fixture(crm, "vietnamese_cp1258.csv", "--encoding", "windows-1258")
+    imported(crm, "vietnamese_cp1258.csv", "--encoding", "windows-1258")
     anh, manh = exported(crm)
     assert anh["name"] == "Nguyễn Thị Ánh"  # stored NFC (1258 writes some marks apart)
     assert (manh["name"], manh["city"]) == ("Đặng Đức Mạnh", "Đà Nẵng")
@@ -389,8 +368,8 @@ def test_utf16_with_a_byte_order_mark(crm, tmp_path) -> None:
 
 
 def test_semicolons_pipes_and_tabs_are_sniffed(crm) -> None:
-    import_fixture(crm, "semicolon.csv")
-    import_fixture(crm, "pipe.txt")
+    imported(crm, "semicolon.csv")
+    imported(crm, "pipe.txt")
     people = by_name(crm)
     lukasz = people["Łukasz Nowak"]
     assert (lukasz["company"], lukasz["notes"]) == (
@@ -437,7 +416,7 @@ def test_dry_run_of_a_mapped_import_writes_nothing(crm, tmp_path, db_path) -> No
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "Would add 3, update 0, leave 0 unchanged, reject 0"
     assert not db_path.exists()  # not even created
-    import_fixture(crm, "outlook.csv")
+    imported(crm, "outlook.csv")
     before = dump(db_path)
     result = crm("customer", "import", str(FIXTURES / "google_old.csv"), "--dry-run")
     assert result.exit_code == 0, result.stderr

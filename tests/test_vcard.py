@@ -8,7 +8,6 @@ real SQLite file.
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,34 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import crm_bin, dump
-
-FIXTURES = Path(__file__).parent / "fixtures" / "import"
-
-
-def add(crm: Any, *args: str) -> int:
-    result = crm("customer", "add", *args)
-    assert result.exit_code == 0, result.stderr
-    return int(result.stdout)
-
-
-def exported(crm: Any, *args: str) -> list[dict[str, Any]]:
-    result = crm(*args, "customer", "export", "-f", "json")
-    assert result.exit_code == 0, result.stderr
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
-
-
-def by_name(crm: Any) -> dict[str, dict[str, Any]]:
-    return {row["name"]: row for row in exported(crm)}
-
-
-def imported(crm: Any, name: str, *args: str) -> Any:
-    result = crm("customer", "import", str(FIXTURES / name), *args)
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    return result
-
+from tests.conftest import FIXTURES, add, by_name, crm_bin, dump, exported, imported
 
 # -- what each exporter writes ---------------------------------------------------------------
 
