@@ -159,7 +159,7 @@ def copy_database(
     to a temporary file in the target's folder, is switched to a rollback journal (one file,
     no ``-wal`` needed to read it), checked (``verify``: integrity_check) and then renamed.
     """
-    from crmcli.io.tabular import check_target, place
+    from crmcli.io.tabular import check_target, fsync_path, place
 
     folder = check_target(target, force=force)
     with _temporary(folder, target.name) as tmp:
@@ -183,9 +183,9 @@ def copy_database(
             counts = _counts(dest)
         finally:
             dest.close()
-        _fsync(tmp)
+        fsync_path(tmp)
         place(tmp, target, force=force)
-    _fsync(folder)
+    fsync_path(folder)
     return Copy(target, target.stat().st_size, version, counts)
 
 
@@ -205,15 +205,6 @@ def _temporary(folder: Path, name: str) -> Iterator[Path]:
         for leftover in (tmp, Path(f"{tmp}-journal")):
             with suppress(FileNotFoundError):
                 leftover.unlink()
-
-
-def _fsync(path: Path) -> None:
-    with suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # -- restore -----------------------------------------------------------------------------

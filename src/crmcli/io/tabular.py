@@ -1112,7 +1112,7 @@ def atomic_output(path: str | os.PathLike[str], *, force: bool) -> Iterator[Text
             os.fsync(fh.fileno())
         place(tmp, target, force=force)
         placed = True
-        _fsync_folder(folder)
+        fsync_path(folder)
     finally:
         if not placed:
             with suppress(FileNotFoundError):
@@ -1137,9 +1137,10 @@ def place(tmp: str | os.PathLike[str], target: Path, *, force: bool) -> None:
         os.unlink(tmp)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file or a folder (a rename in it) to disk, where the system allows it."""
     with suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
