@@ -105,6 +105,358 @@ def test_readme_shows_the_quick_start_and_formats() -> None:
     assert quick and quick.group(1).strip() in ci.splitlines(), "the second command is .ci/run's"
 
 
+# --- the README and the guide: headings, links, anchors and example commands ---------------
+
+README_MAX_LINES = 400
+EXAMPLE_LANGUAGES = {"console", "sh", "bash", "shell", "cron"}
+FENCE = re.compile(r"^(```+|~~~+)\s*([\w-]*)")
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+CRON_TIME = re.compile(r"^\s*(@\w+|(\S+\s+){4}\S+)\s+")
+
+
+def doc_files() -> list[Path]:
+    """The README and every page of the guide."""
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def outside_code(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of the lines not inside a fenced code block."""
+    fence = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line.lstrip())
+        if fence:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = ""
+            continue
+        if match:
+            fence = match.group(1)
+            continue
+        yield number, line
+
+
+def code_blocks(text: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number of the first line, language, lines) of each fenced code block."""
+    fence, language, start, lines = "", "", 0, []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line.lstrip())
+        if not fence:
+            if match:
+                fence, language, start, lines = match.group(1), match.group(2), number + 1, []
+        elif match and match.group(1)[0] == fence[0] and not match.group(2):
+            yield start, language, lines
+            fence = ""
+        else:
+            lines.append(line)
+
+
+def heading_text(markdown: str) -> str:
+    """A heading as GitHub renders it to text: links keep their text, code and emphasis marks go."""
+    text = LINK.sub(lambda m: m.group(1), markdown)
+    text = re.sub(r"<[^>]+>", "", text)
+    return text.replace("`", "").replace("**", "").replace("__", "")
+
+
+def slug(text: str) -> str:
+    """GitHub's anchor for a heading's text: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+def headings(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for number, line in outside_code(path.read_text()):
+        match = HEADING.match(line)
+        if match:
+            found.append((number, heading_text(match.group(2))))
+    return found
+
+
+def anchors(path: Path) -> set[str]:
+    """Every anchor GitHub makes for a page: repeated slugs get -1, -2 …, as GitHub does."""
+    seen: dict[str, int] = {}
+    result = set()
+    for _, text in headings(path):
+        base = slug(text)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        result.add(base if count == 0 else f"{base}-{count}")
+    text = path.read_text()
+    result.update(re.findall(r"<a\s+(?:name|id)=\"([^\"]+)\"", text))
+    return result
+
+
+def links(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, target) of every Markdown link outside code."""
+    for number, line in outside_code(path.read_text()):
+        for match in LINK.finditer(re.sub(r"`[^`]*`", "", line)):
+            yield number, match.group(2)
+
+
+def broken_links(path: Path) -> list[str]:
+    problems = []
+    for number, target in links(path):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto: …: not ours to check
+            continue
+        file_part, _, anchor = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        where = f"{path.relative_to(ROOT)}:{number}: {target}"
+        if not linked.exists():
+            problems.append(f"{where}: no such file")
+        elif anchor and (linked.suffix != ".md" or anchor not in anchors(linked)):
+            problems.append(f"{where}: no heading with that anchor in {linked.name}")
+    return problems
+
+
+def test_no_heading_repeats_within_a_page() -> None:
+    problems = []
+    for path in doc_files():
+        first: dict[str, int] = {}
+        for number, text in headings(path):
+            key = slug(text)
+            if key in first:
+                problems.append(
+                    f"{path.relative_to(ROOT)}:{number}: heading {text!r} repeats line {first[key]}"
+                )
+            first.setdefault(key, number)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_relative_link_and_anchor_resolves() -> None:
+    problems = [problem for path in doc_files() for problem in broken_links(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_readme_is_one_page() -> None:
+    lines = len(README.read_text().splitlines())
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail into docs/"
+
+
+def test_the_guide_has_every_page() -> None:
+    pages = {path.name for path in DOCS.glob("*.md")}
+    expected = {
+        "README.md", "customers.md", "leads.md", "deals.md", "tickets.md", "reminders.md",
+        "reports.md", "interactions.md", "today.md", "output.md", "exit-codes.md",
+        "database.md", "import-export.md", "performance.md", "reference.md",
+    }  # fmt: skip
+    assert expected <= pages, f"missing: {sorted(expected - pages)}"
+    index = {target.partition("#")[0] for _, target in links(DOCS / "README.md")}
+    assert expected - {"README.md"} <= index, "docs/README.md links every page of the guide"
+
+
+def substitution(line: str, start: int, nested: list[str]) -> int:
+    """At `$(` in ``line``: put the command inside into ``nested``; return where `)` is."""
+    depth, end = 0, start + 1
+    while True:
+        depth += {"(": 1, ")": -1}.get(line[end], 0)
+        if depth == 0:
+            break
+        end += 1
+    nested.append(line[start + 2 : end])
+    return end
+
+
+def shell_words(line: str, nested: list[str]) -> list[tuple[str, str]]:
+    """Split a shell line into ("word", text) and ("op", |, &&, ; …) tokens.
+
+    Quotes and backslashes as the shell reads them; a redirection (`> file`, `2>&1`, `< in`)
+    and a comment are dropped; `$(…)` becomes a placeholder word and its text goes to
+    ``nested``, to be checked as a command line of its own.
+    """
+    tokens: list[tuple[str, str]] = []
+    word: str | None = None
+    skip_target = False
+    i = 0
+
+    def flush() -> None:
+        nonlocal word, skip_target
+        if word is not None:
+            if skip_target:
+                skip_target = False
+            else:
+                tokens.append(("word", word))
+        word = None
+
+    while i < len(line):
+        c = line[i]
+        if c.isspace():
+            flush()
+        elif c == "'":
+            end = line.index("'", i + 1)
+            word = (word or "") + line[i + 1 : end]
+            i = end
+        elif c == '"':
+            i += 1
+            word = word or ""
+            while line[i] != '"':
+                if line[i] == "\\" and line[i + 1] in '"\\$`':
+                    i += 1
+                elif line[i : i + 2] == "$(":
+                    i = substitution(line, i, nested)
+                    word += "SUBSTITUTED"
+                    i += 1
+                    continue
+                word += line[i]
+                i += 1
+        elif c == "\\":
+            word = (word or "") + line[i + 1 : i + 2]
+            i += 1
+        elif c == "#" and word is None:
+            break
+        elif line[i : i + 2] == "$(":
+            i = substitution(line, i, nested)
+            word = (word or "") + "SUBSTITUTED"
+        elif c in "<>":
+            if word is not None and word.isdigit():  # 2>file: the digits name a descriptor
+                word = None
+            flush()
+            i += 1
+            while i < len(line) and line[i] in ">&":
+                i += 1
+            if line[i - 1] == "&" and i < len(line) and (line[i].isdigit() or line[i] == "-"):
+                i += 1  # 2>&1, >&-: no file follows
+            else:
+                skip_target = True
+            continue
+        elif c in "|&;":
+            flush()
+            op = c
+            if line[i + 1 : i + 2] in ("|", "&") and line[i + 1] == c:
+                op += c
+                i += 1
+            tokens.append(("op", op))
+        else:
+            word = (word or "") + c
+        i += 1
+    flush()
+    return tokens
+
+
+def crm_arguments(line: str) -> Iterator[list[str]]:
+    """The arguments of every `crm` command in a shell line (pipes, lists, `$(…)` included)."""
+    nested: list[str] = []
+    command: list[str] = []
+    for kind, text in [*shell_words(line, nested), ("op", ";")]:
+        if kind == "word":
+            command.append(text)
+            continue
+        while command and re.match(r"^[A-Za-z_]\w*=", command[0]):  # CRM_DB=x crm …
+            command.pop(0)
+        if command[:1] == ["env"]:
+            command = [w for w in command[1:] if not re.match(r"^(-\w*|[A-Za-z_]\w*=.*)$", w)]
+        if command and (command[0] == "crm" or command[0].endswith("/crm")):
+            yield command[1:]
+        command = []
+    for inner in nested:
+        yield from crm_arguments(inner)
+
+
+def example_commands(path: Path) -> Iterator[tuple[int, str]]:
+    r"""(line number, command line) of every example in a console, sh, bash or cron block.
+
+    A block with `$ ` prompts shows output too: only its prompted lines are commands (with
+    their `\` continuation lines). A block without prompts is all commands. Cron lines lose
+    their five time fields.
+    """
+    for start, language, lines in code_blocks(path.read_text()):
+        if language not in EXAMPLE_LANGUAGES:
+            continue
+        prompted = any(line.startswith("$ ") for line in lines)
+        pending, first = "", 0
+        for offset, line in enumerate(lines):
+            if pending:
+                pending += "\n" + line
+            elif prompted and not line.startswith("$ "):
+                continue
+            else:
+                first = start + offset
+                pending = line[2:] if prompted else line
+            if pending.endswith("\\"):
+                pending = pending[:-1]
+                continue
+            text = pending.replace("\n", " ")
+            pending = ""
+            if language == "cron" or CRON_TIME.match(text) and not text.lstrip()[:1].isalpha():
+                text = CRON_TIME.sub("", text, count=1)
+            if text.strip():
+                yield first, text
+
+
+def parse_problem(args: list[str]) -> str | None:
+    """Why `crm ARGS` would not parse, or None: each command's own parser, nothing run."""
+    import typer
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    from typer.core import TyperGroup
+    from typer.exceptions import Exit
+
+    from crmcli.cli import app
+
+    root = typer.main.get_command(app)
+    try:
+        ctx = root.make_context("crm", list(args), resilient_parsing=False)
+        while isinstance(ctx.command, TyperGroup):
+            rest = [*ctx._protected_args, *ctx.args]
+            if not rest:
+                return None if ctx.command.invoke_without_command else "a group needs a command"
+            name, command, rest = ctx.command.resolve_command(ctx, rest)
+            assert command is not None and name is not None
+            ctx = command.make_context(name, rest, parent=ctx, resilient_parsing=False)
+    except Exit as stop:  # --help, --version
+        return None if stop.exit_code == 0 else f"exit {stop.exit_code}"
+    except NoArgsIsHelpError:
+        return "a group needs a command"
+    except UsageError as error:
+        return error.format_message()
+    return None
+
+
+def test_every_example_command_parses() -> None:
+    problems, checked = [], 0
+    for path in doc_files():
+        for number, line in example_commands(path):
+            for args in crm_arguments(line):
+                checked += 1
+                problem = parse_problem(args)
+                if problem:
+                    problems.append(f"{path.relative_to(ROOT)}:{number}: {line}\n    {problem}")
+    assert checked > 100, f"only {checked} example commands found"
+    assert not problems, "\n".join(problems)
+
+
+def test_shell_words_read_lines_as_the_shell_does() -> None:
+    nested: list[str] = []
+    line = 'CRM_DB=a.db crm x "a b" \'c|d\' 2>/dev/null | tail -1 && crm b "$HOME/c-$(date +%F).db"'
+    words = shell_words(line, nested)
+    assert words == [
+        ("word", "CRM_DB=a.db"), ("word", "crm"), ("word", "x"), ("word", "a b"),
+        ("word", "c|d"), ("op", "|"), ("word", "tail"), ("word", "-1"), ("op", "&&"),
+        ("word", "crm"), ("word", "b"), ("word", "$HOME/c-SUBSTITUTED.db"),
+    ]  # fmt: skip
+    assert nested == ["date +%F"]
+    assert list(crm_arguments(line)) == [["x", "a b", "c|d"], ["b", "$HOME/c-SUBSTITUTED.db"]]
+    assert list(crm_arguments("due=$(crm remind due) && echo 1 # crm x")) == [["remind", "due"]]
+    assert list(crm_arguments("crm show 1 > out.json 2>&1")) == [["show", "1"]]
+
+
+def test_parse_problem_finds_what_no_longer_parses() -> None:
+    assert parse_problem(["customer", "list", "--limit", "20"]) is None
+    assert parse_problem(["--version"]) is None
+    assert parse_problem(["deal", "stages", "add", "demo", "--probability", "40"]) is None
+    assert "No such option" in (parse_problem(["customer", "list", "--colour"]) or "")
+    assert "No such command" in (parse_problem(["customer", "lsit"]) or "")
+    assert parse_problem(["customer"]) == "a group needs a command"
+
+
+def test_slugs_are_githubs() -> None:
+    assert slug(heading_text("Your CRM in your calendar (`crm remind export --ics`)")) == (
+        "your-crm-in-your-calendar-crm-remind-export---ics"
+    )
+    assert slug(heading_text("JSON fields of the doctor's checks")) == (
+        "json-fields-of-the-doctors-checks"
+    )
+    assert slug(heading_text("Cron: the daily digest")) == "cron-the-daily-digest"
+    assert slug("Khách hàng Đức") == "khách-hàng-đức"
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "src"))
     REFERENCE.write_text(reference_page())
