@@ -96,6 +96,15 @@ def find_person(
     return Person(belonging(db, roots))
 
 
+def forgotten_rows(db: Database, entity: str, ident: int) -> dict[str, set[int]]:
+    """The rows ``crm customer|lead forget ident`` erased (or would erase), by table (audit
+    row ids); also after the customer or lead itself was deleted."""
+    from crmcli.core.erasure import belonging
+
+    roots = {"customers": _merged_into(db, {ident})} if entity == "customer" else {"leads": {ident}}
+    return belonging(db, roots)
+
+
 # -- export ------------------------------------------------------------------------------
 
 
