@@ -239,7 +239,9 @@ class Erased:
     text: set[str] = field(default_factory=set)
 
 
-def _savepoint_ok(db: Database, sql: str, params: list[Any]) -> bool:
+def _savepoint_ok(db: Database, sql: str, params: list[Any], *, keep: bool) -> bool:
+    """Run ``sql`` in a savepoint: whether the constraints accepted it (``keep``: and keep
+    the change when they did; otherwise it is only a trial)."""
     db.execute("SAVEPOINT erase_try")
     try:
         db.execute(sql, params)
@@ -247,7 +249,8 @@ def _savepoint_ok(db: Database, sql: str, params: list[Any]) -> bool:
         db.execute("ROLLBACK TO erase_try")
         db.execute("RELEASE erase_try")
         return False
-    db.execute("ROLLBACK TO erase_try")  # a trial only: the real change comes after
+    if not keep:
+        db.execute("ROLLBACK TO erase_try")
     db.execute("RELEASE erase_try")
     return True
 
@@ -268,19 +271,16 @@ class _Target:
     stamp: str | None
 
 
-def _update(db: Database, target: _Target, columns: dict[str, int], *, trial: bool) -> bool:
-    """Set ``columns`` of the row to their replacements (``trial``: only see whether the
-    constraints accept them, changing nothing)."""
+def _update(db: Database, target: _Target, columns: dict[str, int], *, trial: bool = False) -> bool:
+    """Set ``columns`` of the row to their replacements if the constraints accept them
+    (``trial``: only see whether they do, changing nothing)."""
     sets = [f"{_q(c)} = ?" for c in columns]
     params = [_replacement(i, target.label) for i in columns.values()]
     if target.stamp is not None:
         sets.append("updated_at = ?")
         params.append(target.stamp)
     sql = f"UPDATE {_q(target.table)} SET {', '.join(sets)} WHERE {target.match}"
-    if trial:
-        return _savepoint_ok(db, sql, [*params, *target.params])
-    db.execute(sql, [*params, *target.params])
-    return True
+    return _savepoint_ok(db, sql, [*params, *target.params], keep=not trial)
 
 
 def erase_rows(db: Database, owned: dict[str, set[int]], now: str) -> Erased:
@@ -322,7 +322,7 @@ def erase_rows(db: Database, owned: dict[str, set[int]], now: str) -> Erased:
             stamp = now if "updated_at" in t.columns and "updated_at" not in personal else None
             target = _Target(name, match, where_params, label, stamp)
             wanted = {c: choice.get(c, 0) for c in personal}
-            if not _update(db, target, wanted, trial=True):
+            if not _update(db, target, wanted):  # the choices so far fit most rows
                 for column in personal:
                     index = wanted[column]
                     while not _update(db, target, {column: index}, trial=True):
@@ -334,14 +334,13 @@ def erase_rows(db: Database, owned: dict[str, set[int]], now: str) -> Erased:
                                 "nothing was changed"
                             )
                     wanted[column] = index
+                if not _update(db, target, wanted):
+                    raise EraseError(
+                        f"cannot erase row {key_value} of {name}: no set of replacement "
+                        "values satisfies the table's constraints; nothing was changed"
+                    )
             for column, index in wanted.items():
                 choice[column] = max(choice.get(column, 0), index)
-            try:
-                _update(db, target, wanted, trial=False)
-            except sqlite3.IntegrityError as exc:
-                raise EraseError(
-                    f"cannot erase row {key_value} of {name} ({exc}); nothing was changed"
-                ) from exc
             count += 1
             if not t.without_rowid:
                 done.live.setdefault(name, {})[int(key_value)] = {
