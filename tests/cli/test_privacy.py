@@ -159,9 +159,10 @@ def test_forget_erases_every_byte_and_keeps_the_figures(crm, person, db_path: Pa
     shown = json.loads(ok(crm("customer", "show", str(cid), "-f", "json")))
     assert shown["name"] == f"forgotten customer {cid}"
     assert (shown["email"], shown["phone"], shown["notes"], shown["tags"]) == (None, None, None, [])
+    assert (shown["city"], shown["country"], shown["source"], shown["birthday"]) == (None,) * 4
     assert shown["interactions"] and all(i["body"] == "" for i in shown["interactions"])
-    assert shown["deals"][0]["title"] == f"deal {person['deal']}"
-    assert shown["tickets"][0]["subject"] == f"ticket {person['ticket']}"
+    assert shown["deals"][0]["title"] == f"forgotten deal {person['deal']}"
+    assert shown["tickets"][0]["subject"] == f"forgotten ticket {person['ticket']}"
     assert ok(crm("customer", "list", "--search", "nhung", "-f", "ids")) == ""
     assert ok(crm("lead", "list", "--search", "nhung", "-f", "ids")) == ""
     assert crm("doctor").exit_code == 0

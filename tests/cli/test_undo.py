@@ -172,8 +172,8 @@ READ_ONLY: dict[str, list[str]] = {
 }
 # Commands that write but are not undone, and why.
 NOT_UNDONE = {
-    "customer forget": "erases a person for good, audit images included: undo passes over it",
-    "lead forget": "erases a person for good, audit images included: undo passes over it",
+    "customer forget": "erases a person for good: undo passes over it, never across it",
+    "lead forget": "erases a person for good: undo passes over it, never across it",
     "restore": "replaces the whole file with a backup; the file it replaced is kept aside",
 }
 SPECIAL = {"undo"}  # tested on its own below
@@ -719,23 +719,74 @@ def test_every_table_is_audited_with_every_column(rich_db: Path) -> None:
     assert fts == []  # the search index follows the base tables through their triggers
 
 
-def test_a_forget_is_passed_over_and_nothing_comes_back(run: Run, rich_db: Path) -> None:
+def test_undo_never_crosses_a_forget(run: Run, rich_db: Path) -> None:
+    """A command that wrote rows of a person forgotten later is refused, before anything
+    changes, naming the forget; commands about others, older or newer, are undone."""
     run("customer", "edit", "2", "--title", "Giám đốc")
+    edit_2 = last_command(rich_db)[0]
+    run("customer", "edit", "1", "--city", "Vinh")
+    edit_1 = last_command(rich_db)[0]
     forgot = run("customer", "forget", "2", "--yes")
     assert forgot.exit_code == 0, forgot.stderr
     forget_id = last_command(rich_db)[0]
-    assert "Trần Thị Bình" not in repr(dump(rich_db))
-    result = run("undo", "--yes")
-    assert result.exit_code == 0, result.stderr
-    undid, left = result.stderr.splitlines()
-    assert undid.startswith("Undid `crm customer edit 2 --title")
-    assert (
-        left == f"Left `crm customer forget 2` (command {forget_id}) as it is: it cannot be undone"
+    run("customer", "edit", "3", "--city", "Huế")
+    kept = query(rich_db, "SELECT id, amount, stage_id FROM deals WHERE customer_id = 2")
+    assert kept and query(rich_db, "SELECT id FROM tickets WHERE customer_id = 2")
+    before = dump(rich_db)
+    refusal = (
+        f"crm: error: cannot undo command {edit_2} (customer edit 2 --title '(forgotten)'): "
+        f"customer 2 was forgotten later by command {forget_id}; nothing was undone\n"
     )
+    # Many steps at once: refused as a whole, nothing undone.
+    result = run("undo", "--steps", "15", "--yes")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == refusal
+    assert dump(rich_db) == before
+    # The one command by its id; an older command of the fixture that made their rows.
+    result = run("undo", "--command", str(edit_2), "--yes")
+    assert (result.exit_code, result.stderr) == (1, refusal)
+    fixture_add = query(rich_db, "SELECT min(command_id) FROM audit WHERE table_name = "
+                        "'customers' AND row_id = 2")[0][0]  # fmt: skip
+    result = run("undo", "--command", str(fixture_add), "--yes", "--dry-run")
+    assert result.exit_code == 1
+    assert f"customer 2 was forgotten later by command {forget_id}" in result.stderr
+    assert dump(rich_db) == before
+    # After the forget, then before it: other people's commands are undone as usual.
+    after = run("undo", "--yes")
+    assert after.exit_code == 0, after.stderr
+    assert after.stderr.startswith("Undid `crm customer edit 3 --city")
+    older = run("undo", "--yes")
+    assert older.exit_code == 0, older.stderr
+    undid, left = older.stderr.splitlines()
+    assert undid.startswith("Undid `crm customer edit 1 --city Vinh`")
+    assert left == (
+        f"Left `crm customer forget 2` (command {forget_id}) as it is: it cannot be undone"
+    )
+    assert query(rich_db, "SELECT undone_by IS NOT NULL FROM commands WHERE id = ?",
+                 (edit_1,)) == [(1,)]  # fmt: skip
+    # Next in line is the forgotten person's edit: refused, and nothing comes back.
+    again = run("undo", "--yes")
+    assert (again.exit_code, again.stderr) == (1, refusal)
+    assert query(rich_db, "SELECT id, amount, stage_id FROM deals WHERE customer_id = 2") == kept
     assert "Trần Thị Bình" not in repr(dump(rich_db))
     refused = run("undo", "--command", str(forget_id), "--yes")
     assert refused.exit_code == 1
     assert "cannot be undone: forgetting erases the data for good" in refused.stderr
+
+
+def test_a_lead_forget_blocks_undo_of_its_commands(run: Run, rich_db: Path) -> None:
+    run("lead", "edit", "2", "--company", "Hoa Sen")
+    edit = last_command(rich_db)[0]
+    assert run("lead", "forget", "2", "--yes").exit_code == 0
+    forget_id = last_command(rich_db)[0]
+    before = dump(rich_db)
+    result = run("undo", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"crm: error: cannot undo command {edit} (lead edit 2 --company '(forgotten)'): "
+        f"lead 2 was forgotten later by command {forget_id}; nothing was undone\n"
+    )
+    assert dump(rich_db) == before
 
 
 def test_refused_when_a_restored_row_would_point_at_a_row_deleted_later(

@@ -367,10 +367,12 @@ def export_person(
 def forget(customer_id: IdArg, yes: YesOpt = False) -> None:
     """Erase a customer's personal data for good (right to erasure); figures stay.
 
-    Name, contact details, notes, custom fields and tags go, as do the texts of their
-    interactions, tickets, reminders and converted leads, from the records, the search index
-    and the history.  Deals keep amounts, stages and dates (titles become 'deal N'), so
-    reports stay true.  This cannot be undone, not even with crm undo.
+    Every text held about them goes: their record with its tags and custom fields, and
+    every record that belongs to them (interactions, deals and line items, tickets and
+    their thread, reminders, converted leads), from the records, the search index and the
+    history.  Ids, amounts, currencies, stages, statuses and dates stay (a deal's title
+    becomes 'forgotten deal N'), so reports stay true.  This cannot be undone, and crm undo
+    refuses to undo the commands about them from before it.
 
     Example: crm customer forget 42 --yes
     """

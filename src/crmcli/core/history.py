@@ -419,8 +419,9 @@ JOIN audit AS l ON l.id = g.last
 
 # Commands undo passes over: forgetting a person erases their data from the rows and from
 # every audit image (older commands' too), for good; run_forget records its argv as exactly
-# ``crm customer|lead forget ID``.  Its changes do not block undoing older commands: their
-# images were rewritten the same way, so undoing them brings nothing back.
+# ``crm customer|lead forget ID``.  Undo never crosses one: an older command that wrote any
+# row of the forgotten person is refused (see _check_forgotten); other commands, older or
+# newer, are undone as usual.
 IRREVERSIBLE = (("customer", "forget"), ("lead", "forget"))
 
 
@@ -466,12 +467,14 @@ def plan(db: Database, *, steps: int = 1, command_id: int | None = None) -> list
     :class:`UndoRefused` (changing nothing) when a command cannot be undone."""
     if command_id is not None:
         todo = [_one_command(db, command_id)]
+        _check_forgotten(db, todo)
     else:
         if steps < 1:
             raise UsageError("--steps must be at least 1")
         todo = [_step(r) for r in db.query(_UNDOABLE, (0, steps))]
         if not todo:
             raise UndoRefused("nothing to undo")
+        _check_forgotten(db, todo)  # before the count: the forget is the real reason
         if len(todo) < steps:
             raise UndoRefused(
                 f"--steps {steps}: only {len(todo)} command{'s' if len(todo) != 1 else ''} "
@@ -513,6 +516,46 @@ def _one_command(db: Database, command_id: int) -> UndoStep:
     if db.scalar("SELECT 1 FROM audit WHERE command_id = ? LIMIT 1", (command_id,)) is None:
         raise UndoRefused(f"{what} changed nothing; there is nothing to undo")
     return step
+
+
+def _check_forgotten(db: Database, todo: Sequence[UndoStep]) -> None:
+    """Refuse when a command of ``todo`` wrote a row of a person that a later forget erased
+    (their rows now, and those deleted before, as forget finds them): reverting it would
+    put back anonymised rows as they were, or take away the figures forget keeps."""
+    if not todo:
+        return
+    oldest = min(s.command_id for s in todo)
+    forgets = [
+        (int(r["id"]), _argv(r["argv"]) or [])
+        for r in db.query(
+            f"SELECT c.id, c.argv FROM commands AS c WHERE c.id > ? AND ({_irreversible_sql('c')})"
+            " ORDER BY c.id",
+            (oldest,),
+        )
+    ]
+    if not forgets:
+        return
+    from crmcli.core.privacy import forgotten_rows
+
+    erased: list[tuple[int, str, dict[str, set[int]]]] = []
+    for forget_id, argv in forgets:
+        entity, ident = argv[1], argv[3] if len(argv) > 3 else ""
+        if not ident.isdigit():
+            continue
+        erased.append((forget_id, f"{entity} {ident}", forgotten_rows(db, entity, int(ident))))
+    for step in todo:
+        written = db.conn.execute(
+            "SELECT DISTINCT table_name, row_id FROM audit WHERE command_id = ?",
+            (step.command_id,),
+        ).fetchall()
+        for forget_id, who, rows in erased:
+            if forget_id < step.command_id:
+                continue
+            if any(row_id in rows.get(name, ()) for name, row_id in written):
+                raise UndoRefused(
+                    f"cannot undo command {step.command_id} ({command_text(step.argv[1:])}): "
+                    f"{who} was forgotten later by command {forget_id}; nothing was undone"
+                )
 
 
 def _check_later_changes(db: Database, step: UndoStep, batch: Sequence[int]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,32 +22,6 @@ from crmcli.db import Database
 
 REDACTED = "(forgotten)"
 IDENTIFIER_MIN = 3  # shorter names are not searched for as text (they would match words)
-
-# Every table holding a person's rows: the column its audit row_id comes from.
-TABLES = (
-    "customers", "customer_tags", "leads", "lead_tags", "lead_status_changes", "interactions",
-    "deals", "deal_items", "deal_stage_changes", "tickets", "ticket_events", "reminders",
-)  # fmt: skip
-
-# What forgetting writes into each table (SQL expressions; {id} is the row's id).  Every
-# other column stays: ids, links, amounts, currencies, stages, probabilities, dates,
-# statuses, sources, priorities, satisfaction, so counts and sums are unchanged.
-ERASE: dict[str, dict[str, str]] = {
-    "customers": {
-        "name": "'forgotten customer ' || {id}", "email": "NULL", "phone": "NULL",
-        "company": "NULL", "title": "NULL", "address": "NULL", "city": "NULL",
-        "birthday": "NULL", "notes": "NULL", "fields": "'{{}}'", "cadence": "NULL",
-    },
-    "leads": {
-        "name": "'forgotten lead ' || {id}", "email": "NULL", "phone": "NULL",
-        "company": "NULL", "title": "NULL", "notes": "NULL",
-    },
-    "interactions": {"body": "''"},
-    "deals": {"title": "'deal ' || {id}", "notes": "NULL"},
-    "tickets": {"subject": "'ticket ' || {id}", "description": "NULL"},
-    "ticket_events": {"body": "NULL"},
-    "reminders": {"text": "'reminder ' || {id}"},
-}  # fmt: skip
 
 # Free text a mention of the person may hide in (reported after forgetting, not changed:
 # it belongs to other records).
@@ -63,10 +38,13 @@ TEXT_COLUMNS = {
 
 @dataclass
 class Person:
-    """The ids of every row about one person, by table (live rows and deleted ones that
-    the audit trail still holds)."""
+    """The audit row ids of every row about one person, by table (live rows and deleted
+    ones that the audit trail still holds); see :func:`crmcli.core.erasure.belonging`."""
 
-    rows: dict[str, set[int]] = field(default_factory=lambda: {t: set() for t in TABLES})
+    rows: dict[str, set[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = defaultdict(set, self.rows)
 
     @property
     def customers(self) -> set[int]:
@@ -84,22 +62,6 @@ def _ids(values: Iterable[int]) -> str:
 _IN = "IN (SELECT value FROM json_each(?))"
 
 
-def _rows(db: Database, table: str, column: str, parents: set[int]) -> set[int]:
-    """Ids of ``table`` rows whose ``column`` is in ``parents``, now or in the audit trail."""
-    if not parents:
-        return set()
-    key = _ids(parents)
-    found = {
-        int(r[0]) for r in db.conn.execute(f"SELECT id FROM {table} WHERE {column} {_IN}", (key,))
-    }
-    audited = (
-        f"SELECT DISTINCT row_id FROM audit WHERE table_name = ? AND "
-        f"(json_extract(before, '$.{column}') {_IN} OR json_extract(after, '$.{column}') {_IN})"
-    )
-    found.update(int(r[0]) for r in db.conn.execute(audited, (table, key, key)))
-    return found
-
-
 def _merged_into(db: Database, customers: set[int]) -> set[int]:
     """Customers merged into these ones: deleted customers whose records were moved here."""
     found = set(customers)
@@ -107,8 +69,7 @@ def _merged_into(db: Database, customers: set[int]) -> set[int]:
         key = _ids(found)
         sql = (
             "SELECT DISTINCT json_extract(before, '$.customer_id') FROM audit "
-            "WHERE table_name IN ('interactions', 'deals', 'leads', 'tickets', 'reminders') "
-            f"AND action = 'update' AND json_extract(after, '$.customer_id') {_IN} "
+            f"WHERE action = 'update' AND json_extract(after, '$.customer_id') {_IN} "
             f"AND json_extract(before, '$.customer_id') NOT {_IN} "
             "AND json_extract(before, '$.customer_id') NOT IN (SELECT id FROM customers)"
         )
@@ -121,41 +82,27 @@ def _merged_into(db: Database, customers: set[int]) -> set[int]:
 def find_person(
     db: Database, *, customer_id: int | None = None, lead_id: int | None = None
 ) -> Person:
-    """Every row about the customer ``customer_id`` (or only the lead ``lead_id``)."""
-    person = Person()
-    rows = person.rows
+    """Every row about the customer ``customer_id`` (and customers merged into them), or
+    only about the lead ``lead_id``: the rows the foreign keys lead to from there."""
+    from crmcli.core.erasure import belonging
+
+    roots: dict[str, set[int]] = {}
     if customer_id is not None:
         db.require("customers", "customer", customer_id)
-        rows["customers"] = _merged_into(db, {customer_id})
-        rows["leads"] = _rows(db, "leads", "customer_id", rows["customers"])
+        roots["customers"] = _merged_into(db, {customer_id})
     if lead_id is not None:
         db.require("leads", "lead", lead_id)
-        rows["leads"].add(lead_id)
-    customers, leads = rows["customers"], rows["leads"]
-    rows["customer_tags"] = set(customers)  # keyed by customer_id
-    rows["lead_tags"] = set(leads)
-    rows["lead_status_changes"] = _rows(db, "lead_status_changes", "lead_id", leads)
-    rows["interactions"] = _rows(db, "interactions", "customer_id", customers) | _rows(
-        db, "interactions", "lead_id", leads
-    )
-    rows["deals"] = _rows(db, "deals", "customer_id", customers) | _rows(
-        db, "deals", "lead_id", leads
-    )
-    rows["deal_items"] = _rows(db, "deal_items", "deal_id", rows["deals"])
-    rows["deal_stage_changes"] = _rows(db, "deal_stage_changes", "deal_id", rows["deals"])
-    rows["tickets"] = _rows(db, "tickets", "customer_id", customers)
-    rows["ticket_events"] = _rows(db, "ticket_events", "ticket_id", rows["tickets"])
-    reminders: set[int] = set()
-    for column, parents in (
-        ("customer_id", customers),
-        ("lead_id", leads),
-        ("deal_id", rows["deals"]),
-        ("ticket_id", rows["tickets"]),
-        ("interaction_id", rows["interactions"]),
-    ):
-        reminders |= _rows(db, "reminders", column, parents)
-    rows["reminders"] = reminders
-    return person
+        roots["leads"] = {lead_id}
+    return Person(belonging(db, roots))
+
+
+def forgotten_rows(db: Database, entity: str, ident: int) -> dict[str, set[int]]:
+    """The rows ``crm customer|lead forget ident`` erased (or would erase), by table (audit
+    row ids); also after the customer or lead itself was deleted."""
+    from crmcli.core.erasure import belonging
+
+    roots = {"customers": _merged_into(db, {ident})} if entity == "customer" else {"leads": {ident}}
+    return belonging(db, roots)
 
 
 # -- export ------------------------------------------------------------------------------
@@ -367,20 +314,6 @@ def _searchable(identifiers: set[str]) -> list[str]:
     return sorted(usable, key=lambda i: (-len(i), i))
 
 
-def _anonymise_images(db: Database, table: str, ids: set[int]) -> None:
-    erase = ERASE.get(table)
-    if not erase or not ids:
-        return
-    pairs = ", ".join(f"'$.{column}', {expr.format(id='row_id')}" for column, expr in erase.items())
-    db.execute(
-        "UPDATE audit SET "
-        f"before = CASE WHEN before IS NULL THEN NULL ELSE json_replace(before, {pairs}) END, "
-        f"after = CASE WHEN after IS NULL THEN NULL ELSE json_replace(after, {pairs}) END "
-        f"WHERE table_name = ? AND row_id {_IN}",
-        (table, _ids(ids)),
-    )
-
-
 def _commands_of(db: Database, person: Person) -> set[int]:
     found: set[int] = set()
     for table, ids in person.rows.items():
@@ -406,36 +339,21 @@ def _only_about(db: Database, command_id: int, person: Person) -> bool:
 def forget(db: Database, person: Person) -> Forgotten:
     """Erase the person's personal data; run inside ``db.write()``, then :func:`compact`.
 
-    Live rows keep their ids, links, amounts and dates with the text replaced (see
-    :data:`ERASE`); tags go; the audit images of every row about them get the same
-    replacement, so no undo can bring the data back; command lines that only concerned
-    them lose their values, and any other command line or audit image that spells one of
-    their names, e-mails or phones has it replaced.
+    Every row about them keeps its ids, links, numbers, currencies, dates and statuses;
+    every other text value goes (see :mod:`crmcli.core.erasure`), in the rows and in every
+    audit image of them, so no undo can bring the data back; command lines that only
+    concerned them lose their values, and any other command line or audit image that
+    spells one of their names, e-mails or phones has it replaced.
     """
+    from crmcli.core.erasure import erase_rows, optimize_search, scrub_images
+
     identifiers = _identifiers(db, person)
     searchable = _searchable(identifiers)
     own_command = db.scalar("SELECT max(command_id) FROM active_command")
     commands = _commands_of(db, person) - {own_command}
-    counts: dict[str, int] = {}
-    for table, erase in ERASE.items():
-        ids = person.rows[table]
-        if not ids:
-            continue
-        assignments = ", ".join(f"{col} = {expr.format(id='id')}" for col, expr in erase.items())
-        if table in ("customers", "leads", "deals", "tickets", "reminders"):
-            assignments += ", updated_at = ?"
-            params: tuple[Any, ...] = (_now(), _ids(ids))
-        else:
-            params = (_ids(ids),)
-        cur = db.execute(f"UPDATE {table} SET {assignments} WHERE id {_IN}", params)
-        counts[table] = cur.rowcount
-    db.execute(f"DELETE FROM customer_tags WHERE customer_id {_IN}", (_ids(person.customers),))
-    db.execute(f"DELETE FROM lead_tags WHERE lead_id {_IN}", (_ids(person.leads),))
+    erased = erase_rows(db, person.rows, _now())
     # The images of every row about them, including those this command just wrote.
-    for table, ids in person.rows.items():
-        _anonymise_images(db, table, ids)
-    for table, ids in (("customer_tags", person.customers), ("lead_tags", person.leads)):
-        db.execute(f"DELETE FROM audit WHERE table_name = ? AND row_id {_IN}", (table, _ids(ids)))
+    scrub_images(db, person.rows, erased)
     redacted = 0
     for command_id in sorted(commands):
         argv = json.loads(db.scalar("SELECT argv FROM commands WHERE id = ?", (command_id,)))
@@ -451,13 +369,11 @@ def forget(db: Database, person: Person) -> Forgotten:
             redacted += 1
     live = {ident: _live_mentions(db, ident) for ident in searchable}
     redacted += _redact_elsewhere(db, live, own_command)
-    for fts in ("customers_fts", "leads_fts"):
-        # Merge the index into one segment: the old segments still hold their tokens.
-        db.execute(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')")
+    optimize_search(db)
     traces = [i.encode() for i in searchable if not live[i]]
     labels = {table: label for label, (table, _columns) in TEXT_COLUMNS.items()}
     still = sorted({(labels[t], row_id) for found in live.values() for t, row_id in found})
-    return Forgotten(counts, redacted, [f"{label} {n}" for label, n in still][:20], traces)
+    return Forgotten(erased.rows, redacted, [f"{label} {n}" for label, n in still][:20], traces)
 
 
 def _redact_elsewhere(db: Database, live: dict[str, set[tuple[str, int]]], own_command: Any) -> int:
