@@ -13,13 +13,21 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from crmcli.db import APPLICATION_ID, SCHEMA_VERSION, SQLITE_HEADER, Database
+from crmcli.db import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    SQLITE_HEADER,
+    Database,
+    busy_timeout_ms,
+    fault,
+)
 from crmcli.errors import CrmError, DatabaseError
 
 BACKUP_STEP_PAGES = 1024  # 4 MiB a step with 4 KiB pages: the GIL and progress between steps
@@ -46,8 +54,13 @@ def _check_file(path: Path, what: str) -> None:
         raise DatabaseError(f"{path} is not an SQLite database")
 
 
-def _connect(path: Path, *, read_only: bool = False, busy_ms: int = 5_000) -> sqlite3.Connection:
-    """A connection with crmcli's safety pragmas and no change to the file's journal mode."""
+def _connect(
+    path: Path, *, read_only: bool = False, busy_ms: int | None = None
+) -> sqlite3.Connection:
+    """A connection with crmcli's safety pragmas and no change to the file's journal mode;
+    it waits for another writer as long as other commands do (``busy_ms``: longer)."""
+    if busy_ms is None:
+        busy_ms = busy_timeout_ms()
     try:
         if read_only:
             uri = path.resolve().as_uri() + "?mode=ro"
@@ -58,7 +71,7 @@ def _connect(path: Path, *, read_only: bool = False, busy_ms: int = 5_000) -> sq
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA secure_delete = ON")
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot open {path}: {exc}") from None
+        raise fault(exc, path) or DatabaseError(f"cannot open {path}: {exc}") from None
     return conn
 
 
@@ -74,7 +87,8 @@ def _identify(conn: sqlite3.Connection, path: Path) -> int:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path} is damaged: {exc}") from None
+        # A full disk or a read-only folder is not a damaged file: say which it is.
+        raise fault(exc, path) or DatabaseError(f"{path} is damaged: {exc}") from None
     if app_id != APPLICATION_ID:
         raise DatabaseError(f"{path} is not a crmcli database")
     if version > SCHEMA_VERSION:
@@ -573,10 +587,12 @@ def diagnose(db: Database) -> list[Check]:
     ]
     checks = []
     for name, run in steps:
+        started = time.monotonic()
         try:
             checks.append(run())
         except sqlite3.DatabaseError as exc:
-            checks.append(Check(name, problems=[f"could not check: {exc}"]))
+            known = fault(exc, db.path, waited=time.monotonic() - started)
+            checks.append(Check(name, problems=[f"could not check: {known or exc}"]))
     return checks
 
 
