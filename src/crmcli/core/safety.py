@@ -182,7 +182,8 @@ def copy_database(
             conn.execute("BEGIN")
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot
-                conn.backup(dest, pages=BACKUP_STEP_PAGES)
+                # The progress callback lets signal handlers run between steps.
+                conn.backup(dest, pages=BACKUP_STEP_PAGES, progress=_between_steps)
             finally:
                 conn.execute("COMMIT")
             dest.execute("PRAGMA journal_mode = DELETE")
@@ -203,21 +204,81 @@ def copy_database(
     return Copy(target, target.stat().st_size, version, counts)
 
 
+_TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile's random part
+
+
+def _between_steps(status: int, remaining: int, total: int) -> None:
+    """Called by the backup between steps: Python runs pending signal handlers here."""
+
+
 @contextmanager
 def _temporary(folder: Path, name: str) -> Iterator[Path]:
-    """A new empty file (mode 0600) in ``folder``; gone afterwards unless renamed away."""
+    """A new empty file (mode 0600) in ``folder``; gone afterwards unless renamed away.
+
+    The file is locked (``flock``) while it is in use, so the next backup to the same name
+    can tell the leftover of a killed one (a hidden full copy of the database) from the
+    file of a backup running now, and removes the leftover first."""
+    import fcntl
+
+    _remove_stale(folder, name)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise CrmError(f"cannot write in {folder}: {exc.strerror}") from None
-    os.fchmod(fd, FILE_MODE)
-    os.close(fd)
     tmp = Path(tmp_name)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.fchmod(fd, FILE_MODE)
         yield tmp
     finally:
         for leftover in (tmp, Path(f"{tmp}-journal")):
             with suppress(FileNotFoundError):
+                leftover.unlink()
+        os.close(fd)
+
+
+def stale_temporaries(folder: Path, name: str) -> list[Path]:
+    """The temporary files of our own naming (``.NAME.XXXXXXXX.tmp``) for ``name`` in
+    ``folder`` that no running backup holds: what a killed backup left behind."""
+    import fcntl
+    import stat
+
+    prefix = f".{name}."
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        middle = entry.name[len(prefix) : -len(".tmp")]
+        if not (
+            entry.name.startswith(prefix)
+            and entry.name.endswith(".tmp")
+            and len(middle) == 8
+            and set(middle) <= _TEMP_CHARS
+        ):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a backup running now holds it
+            found.append(Path(entry.path))
+        finally:
+            os.close(fd)
+    return found
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    for path in stale_temporaries(folder, name):
+        for leftover in (path, Path(f"{path}-journal")):
+            with suppress(OSError):
                 leftover.unlink()
 
 
