@@ -259,6 +259,7 @@ def open_db(path: Path, *, create: bool) -> Database:
     """Open (``create``: and make if missing) the crmcli database at ``path``."""
     if path.is_dir():
         raise DatabaseError(f"{path} is a folder, not a database file")
+    busy_ms = busy_timeout_ms()  # a bad CRM_BUSY_TIMEOUT is refused before a file is made
     exists = path.exists()
     if not exists:
         if not create:
@@ -282,7 +283,7 @@ def open_db(path: Path, *, create: bool) -> Database:
     conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        _configure(conn)
+        _configure(conn, busy_ms)
         _check_ownership(conn, path)
         migrate(conn, path)
     except sqlite3.DatabaseError as exc:
@@ -306,8 +307,8 @@ def _create_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def _configure(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+def _configure(conn: sqlite3.Connection, busy_ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA secure_delete = ON")
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
