@@ -200,7 +200,7 @@ def handle(call: Any) -> int:
         raise
     except KeyboardInterrupt:
         if saved:
-            _error("interrupted after the change was saved" + _saved_note(saved))
+            _warn("interrupted after the change was saved" + _saved_note(saved, bare=True))
             return 0
         _error("interrupted; nothing was changed")
         return EXIT_INTERRUPTED
