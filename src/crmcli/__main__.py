@@ -13,6 +13,7 @@ Start-up is most of what a typical ``crm`` call costs (it runs in loops and from
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -84,9 +85,112 @@ def defer(names: tuple[str, ...] = DEFERRED) -> None:
         sys.modules[name] = module
 
 
+class _ClosedOutput:
+    """Stands for stdout or stderr when the process was started with it closed
+    (``crm customer add X >&-``): writing to it fails like writing to a closed descriptor,
+    which the error handler reports (the command's change, if committed, stays saved)."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+
+def guard_streams() -> None:
+    """Make closed standard streams harmless.
+
+    A descriptor 0, 1 or 2 closed at start is taken by /dev/null, so that no file crm opens
+    later (a backup, an export) gets it and receives what is meant for the terminal.  Python
+    leaves ``sys.stdout`` (and the others) None then: stdout becomes a stream whose writes
+    fail (the handler says so), stderr and stdin /dev/null."""
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+    for _ in closed:
+        os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: one of those closed
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull)  # noqa: SIM115 (for the whole process)
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput("standard output")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the whole process)
+
+
+# Letters that have no plain-ASCII decomposition, for an output that only encodes ASCII.
+_ASCII_LETTERS = {
+    "đ": "d", "Đ": "D", "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+    "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D",
+    "ı": "i", "…": "...", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+}  # fmt: skip
+
+
+def _plain_letters(exc: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: what the output's encoding cannot show, written without its
+    accents (``Nguyễn`` → ``Nguyen``), else as ``?``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    import unicodedata
+
+    out = []
+    for char in exc.object[exc.start : exc.end]:
+        if char in _ASCII_LETTERS:
+            out.append(_ASCII_LETTERS[char])
+            continue
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        try:
+            base.encode(exc.encoding)
+        except UnicodeEncodeError:
+            base = ""
+        out.append(base or "?")
+    return "".join(out), exc.end
+
+
+def plain_output() -> None:
+    """When stdout or stderr cannot encode all of Unicode (``PYTHONIOENCODING=ascii``, a
+    Latin-1 locale), print what they cannot without accents instead of failing."""
+    import codecs
+
+    registered = False
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            continue
+        if name.startswith("utf") or not hasattr(stream, "reconfigure"):
+            continue
+        if not registered:
+            codecs.register_error("crm-plain", _plain_letters)
+            registered = True
+        stream.reconfigure(errors="crm-plain")
+
+
 def main() -> None:
     gc.disable()
     defer()
+    guard_streams()
+    plain_output()
     from crmcli.cli import run
 
     code = run()

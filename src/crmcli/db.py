@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,19 @@ APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
 SCHEMA_VERSION = 3  # len(migrations.MIGRATIONS); a test keeps them equal
 BUSY_TIMEOUT_MS = 5_000
 BUSY_TIMEOUT_UNATTENDED_MS = 60_000  # cron and scripts can afford to wait longer
+BUSY_TIMEOUT_ENV = "CRM_BUSY_TIMEOUT"  # seconds to wait for another writer, overriding both
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+# SQLite's primary result codes that say something about the file or the disk.
+_SQLITE_PERM = 3
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
 
 
 def default_path() -> Path:
@@ -48,6 +61,84 @@ def resolve_path(option: str | None) -> Path:
     return path
 
 
+def busy_timeout_ms() -> int:
+    """How long to wait for another process's write: ``$CRM_BUSY_TIMEOUT`` seconds when set,
+    else 5 s at a terminal and 60 s off one (cron, scripts, pipes)."""
+    env = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if env:
+        try:
+            seconds = float(env)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 86_400:
+            raise DatabaseError(
+                f"{BUSY_TIMEOUT_ENV}={env!r} is not a number of seconds from 0 to 86400"
+            )
+        return round(seconds * 1000)
+    unattended = not sys.stdin.isatty() if sys.stdin else True
+    return BUSY_TIMEOUT_UNATTENDED_MS if unattended else BUSY_TIMEOUT_MS
+
+
+def _primary_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024  # less than a few pages
+
+
+def _read_only_folder(folder: Path) -> bool:
+    return folder.is_dir() and not os.access(folder, os.W_OK)
+
+
+def fault(exc: sqlite3.Error, path: Path, *, waited: float | None = None) -> DatabaseError | None:
+    """The plain-words error for a fault of the file or the disk that SQLite reported as
+    ``exc`` (a full disk, a read-only folder or file, another writer, a damaged file), or
+    None when ``exc`` is something else.  ``waited``: seconds spent waiting for the lock."""
+    code = _primary_code(exc)
+    folder = path.parent
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        held = f" through the {waited:.1f} s this one waited" if waited is not None else ""
+        return DatabaseError(
+            f"another crm command (or another program) is writing to {path}{held}; "
+            "nothing was changed: run the command again when that one is done, it will "
+            f"work then ({BUSY_TIMEOUT_ENV}=SECONDS waits longer)"
+        )
+    if code == _SQLITE_FULL or (code in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and _disk_full(folder)):
+        return DatabaseError(
+            f"the disk holding {path} is full (SQLite: {exc}); nothing was changed: "
+            "free some space and run the command again"
+        )
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM, _SQLITE_IOERR):
+        if _read_only_folder(folder):
+            return DatabaseError(
+                f"the folder {folder} is read-only, and SQLite needs to write its journal "
+                f"files next to {path.name} (SQLite: {exc}); nothing was changed: make the "
+                "folder writable, or copy the database somewhere writable"
+            )
+        if path.exists() and not os.access(path, os.W_OK):
+            return DatabaseError(
+                f"{path} is read-only (SQLite: {exc}); nothing was changed: make it "
+                "writable (chmod u+w), or copy it somewhere writable"
+            )
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return DatabaseError(
+            f"{path} is damaged (SQLite: {exc}); nothing was changed: run crm doctor, and "
+            "crm restore a backup if it says so"
+        )
+    return None
+
+
+class Discard(Exception):
+    """Raised inside :meth:`Database.write` to roll the command back quietly: it changed
+    nothing, so nothing is recorded (no empty entry in ``crm history``)."""
+
+
 class Database:
     """One open connection with crmcli's pragmas, migrated to the current schema."""
 
@@ -55,6 +146,8 @@ class Database:
         self.conn = conn
         self.path = path
         self._in_write = False
+        self._changes_at_start = 0
+        self.saved: list[int] = []  # the commands (ids in ``commands``) this object committed
 
     # -- reading -------------------------------------------------------------------------
 
@@ -103,27 +196,54 @@ class Database:
             yield self
             return
         argv = list(command) if command is not None else ["crm", *sys.argv[1:]]
+        started = time.monotonic()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise DatabaseError(f"cannot start a write on {self.path}: {exc}") from exc
+            known = fault(exc, self.path, waited=time.monotonic() - started)
+            raise known or DatabaseError(f"cannot start a write on {self.path}: {exc}") from exc
         self._in_write = True
         try:
             cur = self.conn.execute(
                 "INSERT INTO commands (at, argv) VALUES (?, ?)",
                 (utc_now_iso(), json.dumps(argv, ensure_ascii=False)),
             )
-            self.conn.execute(
-                "INSERT INTO active_command (command_id) VALUES (?)", (cur.lastrowid,)
-            )
+            command_id = int(cur.lastrowid or 0)
+            self.conn.execute("INSERT INTO active_command (command_id) VALUES (?)", (command_id,))
+            self._changes_at_start = self.conn.total_changes
             yield self
             self.conn.execute("DELETE FROM active_command")
             self.conn.execute("COMMIT")
+            self.saved.append(command_id)
+        except Discard:
+            self._rollback()
+        except sqlite3.Error as exc:
+            # SQLite may have rolled back already (a full disk does): the error to report
+            # is this one, not a failed ROLLBACK.
+            self._rollback()
+            known = fault(exc, self.path)
+            if known is None:
+                raise
+            raise known from exc
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         finally:
             self._in_write = False
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (a failed ROLLBACK must not
+        hide the error that caused it; closing the connection discards what is left)."""
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    @property
+    def changed(self) -> bool:
+        """Inside :meth:`write`: whether the command has changed any row so far."""
+        return self.conn.total_changes > self._changes_at_start
 
     # -- settings ------------------------------------------------------------------------
 
@@ -139,6 +259,7 @@ def open_db(path: Path, *, create: bool) -> Database:
     """Open (``create``: and make if missing) the crmcli database at ``path``."""
     if path.is_dir():
         raise DatabaseError(f"{path} is a folder, not a database file")
+    busy_ms = busy_timeout_ms()  # a bad CRM_BUSY_TIMEOUT is refused before a file is made
     exists = path.exists()
     if not exists:
         if not create:
@@ -151,13 +272,25 @@ def open_db(path: Path, *, create: bool) -> Database:
         with path.open("rb") as fh:
             if fh.read(16) != SQLITE_HEADER:
                 raise DatabaseError(f"{path} is not an SQLite database")
+    elif not create:
+        # An empty file (made by `touch`, or a copy that failed): a read command leaves it
+        # as it is rather than making a database of it; the first write does.
+        raise DatabaseError(
+            f"{path} is an empty file, not a database yet; add a record to make it one "
+            "(crm customer add NAME), or point --db / CRM_DB at your database"
+        )
+    started = time.monotonic()
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        _configure(conn)
+        _configure(conn, busy_ms)
         _check_ownership(conn, path)
         migrate(conn, path)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot open {path}: {exc}") from exc
+        if conn is not None:
+            conn.close()
+        known = fault(exc, path, waited=time.monotonic() - started)
+        raise known or DatabaseError(f"cannot open {path}: {exc}") from exc
     return Database(conn, path)
 
 
@@ -174,10 +307,8 @@ def _create_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def _configure(conn: sqlite3.Connection) -> None:
-    unattended = not sys.stdin.isatty() if sys.stdin else True
-    timeout = BUSY_TIMEOUT_UNATTENDED_MS if unattended else BUSY_TIMEOUT_MS
-    conn.execute(f"PRAGMA busy_timeout = {timeout}")
+def _configure(conn: sqlite3.Connection, busy_ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA secure_delete = ON")
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -238,5 +369,9 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
             conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error that stopped the migration is the one to report
         raise

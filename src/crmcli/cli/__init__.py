@@ -159,7 +159,13 @@ class LazyGroup(TyperGroup):
 
 
 def handle(call: Any) -> int:
-    """Run ``call``; turn every way it can fail into a message and an exit code."""
+    """Run ``call``; turn every way it can fail into a message and an exit code.
+
+    The exit code agrees with what was saved: once a command has committed its change, a
+    failure to print what it did (stdout closed, full, or its reader gone) is a warning and
+    the exit code stays 0; every non-zero code of a write command means nothing was
+    changed (apart from 70, a bug, whose message says whether the change was saved)."""
+    saved: list[int] = []
     try:
         try:
             rv = call()
@@ -168,9 +174,10 @@ def handle(call: Any) -> int:
                 _error("interrupted; nothing was changed")
             return rv if isinstance(rv, int) else 0
         finally:
+            saved = [ident for db in options.STATE.open for ident in getattr(db, "saved", ())]
             options.close_all()
     except CrmError as exc:
-        _error(str(exc))
+        _error(str(exc) + _saved_note(saved))
         return exc.exit_code
     except ClickException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click does
@@ -185,37 +192,115 @@ def handle(call: Any) -> int:
     except typer.Abort:
         _error("aborted")
         return 1
+    except SystemExit as exc:
+        # Click answers a broken pipe inside a command with exit(1), whatever was saved.
+        cause = exc.__context__
+        if isinstance(cause, OSError) and cause.filename is None and _output_fault(cause):
+            return _output_failed(cause, saved)
+        raise
     except KeyboardInterrupt:
+        if saved:
+            _warn("interrupted after the change was saved" + _saved_note(saved, bare=True))
+            return 0
         _error("interrupted; nothing was changed")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # `crm customer list | head -1`: the reader left; say nothing.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
     except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            return 1
+        if exc.filename is None and (saved or _output_fault(exc)):
+            return _output_failed(exc, saved)
         _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         return 1
     except sqlite3.Error as exc:
-        _error(f"database: {exc}; nothing was changed")
-        return 1
+        return _database_fault(exc, saved)
     except OverflowError as exc:
         if "SQLite INTEGER" not in str(exc):  # a bug, reported below
-            return _internal(exc)
+            return _internal(exc, saved)
         # An id or count past SQLite's 64-bit integers: crm customer show 99999999999999999999
         _error(f"a number given is too large (the largest is {2**63 - 1}); nothing was changed")
         return EXIT_USAGE
     except Exception as exc:
-        return _internal(exc)
+        return _internal(exc, saved)
 
 
-def _internal(exc: Exception) -> int:
+# Errors of a write to stdout or stderr: the reader left, the device is full, the stream
+# was closed (`crm … >&-`) or the terminal went away.
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT, errno.EFBIG}
+
+
+def _output_fault(exc: OSError) -> bool:
+    return isinstance(exc, BrokenPipeError) or exc.errno in _OUTPUT_ERRNOS
+
+
+def _output_failed(exc: OSError, saved: list[int]) -> int:
+    """Writing the output failed.  Exit 0 with a warning when the change was committed (so
+    a script does not run the command again and save it twice), else exit 1; a reader that
+    left (`crm customer list | head -1`) is told nothing."""
+    try:
+        sys.stdout.flush()  # is it stdout that failed (or stderr)?
+    except (OSError, ValueError):
+        _silence_stdout()
+    if saved:
+        _warn(
+            "the change was saved" + _saved_note(saved, bare=True) + ", but its output could "
+            f"not be written ({_reason(exc)}); crm history shows it"
+        )
+        return 0
+    if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EPIPE:
+        _error(f"cannot write the output: {_reason(exc)}")
+    return 1
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        return "the program reading it has gone"
+    return exc.strerror or str(exc)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so what is still buffered goes nowhere, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _saved_note(saved: list[int], *, bare: bool = False) -> str:
+    """`` (the change was saved: command 12)`` when something was committed."""
+    if not saved:
+        return ""
+    which = ", ".join(str(i) for i in saved)
+    word = "command" if len(saved) == 1 else "commands"
+    return f" (as {word} {which})" if bare else f" (the change was saved as {word} {which})"
+
+
+def _database_fault(exc: sqlite3.Error, saved: list[int]) -> int:
+    """An SQLite error no command turned into a message: name the cause (a full disk, a
+    read-only folder, another writer, a damaged file) when it is one of those."""
+    from crmcli.db import fault, resolve_path
+
+    known = None
+    try:
+        known = fault(exc, resolve_path(options.STATE.db_option))
+    except CrmError:
+        pass
+    if saved:
+        _error(f"database: {exc}" + _saved_note(saved))
+    elif known is not None:
+        _error(str(known))
+    else:
+        _error(f"database: {exc}; nothing was changed")
+    return 1
+
+
+def _internal(exc: Exception, saved: list[int] | None = None) -> int:
     """A bug: say so in one line, the traceback on request."""
     if os.environ.get("CRM_DEBUG"):
         raise exc
-    _error(f"internal error: {type(exc).__name__}: {exc} (CRM_DEBUG=1 shows the traceback)")
+    _error(
+        f"internal error: {type(exc).__name__}: {exc}{_saved_note(saved or [])} "
+        "(CRM_DEBUG=1 shows the traceback)"
+    )
     return 70
 
 
@@ -232,8 +317,19 @@ def _check_text(args: Sequence[str]) -> None:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"crm: error: {message}\n")
-    sys.stderr.flush()
+    _say(f"crm: error: {message}\n")
+
+
+def _warn(message: str) -> None:
+    _say(f"crm: warning: {message}\n")
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # stderr is closed or full: there is nowhere left to say it
 
 
 app = typer.Typer(

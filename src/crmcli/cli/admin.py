@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from crmcli.cli.options import FormatOpt, database, fmt_of, group, info
+from crmcli.errors import UsageError
 
 config_app = group("Settings kept in the database: date order, country, currency.")
 
@@ -73,7 +74,11 @@ def demo(fmt: FormatOpt = None) -> None:
     """
     from crmcli.cli.deal import show_pipeline
     from crmcli.core import demo as demo_core
+    from crmcli.core.deals import PIPELINE_COLUMNS
 
+    out = fmt_of(fmt)
+    if out == "ids" and "id" not in PIPELINE_COLUMNS:  # checked before anything is written
+        raise UsageError("-f ids: the pipeline's rows have no id; use table, tsv, csv or json")
     db = database(create=True)
     with db.write():
         added = demo_core.fill(db)
@@ -81,7 +86,7 @@ def demo(fmt: FormatOpt = None) -> None:
         info(f"Added {added} sample customers with their history and deals to {db.path}")
     else:
         info(f"{db.path} already holds the sample data")
-    show_pipeline(db, fmt_of(fmt))
+    show_pipeline(db, out)
     info("Next: crm customer list, crm deal list --open, crm deal show 1")
 
 

@@ -124,6 +124,7 @@ def run_import(
     ``io.vcard`` reads them, its unknown properties reported with ``vcard_hint``), or
     what ``records_of(source)`` makes of the opened input."""
     from crmcli.core import importer, settings
+    from crmcli.db import Discard
     from crmcli.errors import UsageError
     from crmcli.io import tabular
 
@@ -153,6 +154,8 @@ def run_import(
         try:
             with db.write():
                 report = load(db, records, config)
+                if not db.changed:  # every row bad or unchanged: no empty entry in history
+                    raise Discard
         except importer.DryRun as done:
             report = done.report
         except importer.ImportFailed as failed:

@@ -1,5 +1,7 @@
 """``crm backup``, ``crm restore``, ``crm doctor``: copies, restores and health checks."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,8 +54,26 @@ def backup(
     """
     from crmcli.core import safety
 
-    copy = safety.backup(_live_path(), file, force=force)
+    with _stopped_cleanly():
+        copy = safety.backup(_live_path(), file, force=force)
     info(f"Backed up to {file}: {_summary(copy)}")
+
+
+@contextmanager
+def _stopped_cleanly() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does: the temporary copy is removed on
+    the way out, so no hidden copy of the database stays behind."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 restore_app = typer.Typer()

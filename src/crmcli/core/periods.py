@@ -75,7 +75,12 @@ def local_midnight_utc(day: date) -> str:
     """The UTC ISO text of 00:00 local time on ``day``."""
     from crmcli.clock import to_utc_iso
 
-    return to_utc_iso(datetime.combine(day, time()).astimezone())
+    try:
+        return to_utc_iso(datetime.combine(day, time()).astimezone())
+    except (OverflowError, ValueError):
+        # 0001-01-01 east of UTC (or 9999-12-31 west of it) has no instant in the calendar:
+        # every stored time is after (before) it.
+        return MIN_INSTANT if day.year == 1 else MAX_INSTANT
 
 
 def check_period(text: str) -> str:

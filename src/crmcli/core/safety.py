@@ -13,13 +13,21 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from crmcli.db import APPLICATION_ID, SCHEMA_VERSION, SQLITE_HEADER, Database
+from crmcli.db import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    SQLITE_HEADER,
+    Database,
+    busy_timeout_ms,
+    fault,
+)
 from crmcli.errors import CrmError, DatabaseError
 
 BACKUP_STEP_PAGES = 1024  # 4 MiB a step with 4 KiB pages: the GIL and progress between steps
@@ -46,8 +54,13 @@ def _check_file(path: Path, what: str) -> None:
         raise DatabaseError(f"{path} is not an SQLite database")
 
 
-def _connect(path: Path, *, read_only: bool = False, busy_ms: int = 5_000) -> sqlite3.Connection:
-    """A connection with crmcli's safety pragmas and no change to the file's journal mode."""
+def _connect(
+    path: Path, *, read_only: bool = False, busy_ms: int | None = None
+) -> sqlite3.Connection:
+    """A connection with crmcli's safety pragmas and no change to the file's journal mode;
+    it waits for another writer as long as other commands do (``busy_ms``: longer)."""
+    if busy_ms is None:
+        busy_ms = busy_timeout_ms()
     try:
         if read_only:
             uri = path.resolve().as_uri() + "?mode=ro"
@@ -58,7 +71,7 @@ def _connect(path: Path, *, read_only: bool = False, busy_ms: int = 5_000) -> sq
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA secure_delete = ON")
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot open {path}: {exc}") from None
+        raise fault(exc, path) or DatabaseError(f"cannot open {path}: {exc}") from None
     return conn
 
 
@@ -74,7 +87,8 @@ def _identify(conn: sqlite3.Connection, path: Path) -> int:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path} is damaged: {exc}") from None
+        # A full disk or a read-only folder is not a damaged file: say which it is.
+        raise fault(exc, path) or DatabaseError(f"{path} is damaged: {exc}") from None
     if app_id != APPLICATION_ID:
         raise DatabaseError(f"{path} is not a crmcli database")
     if version > SCHEMA_VERSION:
@@ -168,7 +182,8 @@ def copy_database(
             conn.execute("BEGIN")
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot
-                conn.backup(dest, pages=BACKUP_STEP_PAGES)
+                # The progress callback lets signal handlers run between steps.
+                conn.backup(dest, pages=BACKUP_STEP_PAGES, progress=_between_steps)
             finally:
                 conn.execute("COMMIT")
             dest.execute("PRAGMA journal_mode = DELETE")
@@ -189,21 +204,81 @@ def copy_database(
     return Copy(target, target.stat().st_size, version, counts)
 
 
+_TEMP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # tempfile's random part
+
+
+def _between_steps(status: int, remaining: int, total: int) -> None:
+    """Called by the backup between steps: Python runs pending signal handlers here."""
+
+
 @contextmanager
 def _temporary(folder: Path, name: str) -> Iterator[Path]:
-    """A new empty file (mode 0600) in ``folder``; gone afterwards unless renamed away."""
+    """A new empty file (mode 0600) in ``folder``; gone afterwards unless renamed away.
+
+    The file is locked (``flock``) while it is in use, so the next backup to the same name
+    can tell the leftover of a killed one (a hidden full copy of the database) from the
+    file of a backup running now, and removes the leftover first."""
+    import fcntl
+
+    _remove_stale(folder, name)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise CrmError(f"cannot write in {folder}: {exc.strerror}") from None
-    os.fchmod(fd, FILE_MODE)
-    os.close(fd)
     tmp = Path(tmp_name)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.fchmod(fd, FILE_MODE)
         yield tmp
     finally:
         for leftover in (tmp, Path(f"{tmp}-journal")):
             with suppress(FileNotFoundError):
+                leftover.unlink()
+        os.close(fd)
+
+
+def stale_temporaries(folder: Path, name: str) -> list[Path]:
+    """The temporary files of our own naming (``.NAME.XXXXXXXX.tmp``) for ``name`` in
+    ``folder`` that no running backup holds: what a killed backup left behind."""
+    import fcntl
+    import stat
+
+    prefix = f".{name}."
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        middle = entry.name[len(prefix) : -len(".tmp")]
+        if not (
+            entry.name.startswith(prefix)
+            and entry.name.endswith(".tmp")
+            and len(middle) == 8
+            and set(middle) <= _TEMP_CHARS
+        ):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a backup running now holds it
+            found.append(Path(entry.path))
+        finally:
+            os.close(fd)
+    return found
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    for path in stale_temporaries(folder, name):
+        for leftover in (path, Path(f"{path}-journal")):
+            with suppress(OSError):
                 leftover.unlink()
 
 
@@ -573,10 +648,12 @@ def diagnose(db: Database) -> list[Check]:
     ]
     checks = []
     for name, run in steps:
+        started = time.monotonic()
         try:
             checks.append(run())
         except sqlite3.DatabaseError as exc:
-            checks.append(Check(name, problems=[f"could not check: {exc}"]))
+            known = fault(exc, db.path, waited=time.monotonic() - started)
+            checks.append(Check(name, problems=[f"could not check: {known or exc}"]))
     return checks
 
 

@@ -198,11 +198,21 @@ def check_encoding(name: str) -> str:
         ) from None
     if codec.name == "utf-8":
         return "utf-8-sig"
+    # rot13, hex, base64, zlib … turn bytes into bytes or text into text; idna and punycode
+    # encode host names: none of them is how a file's text is stored.
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in _NOT_FILE_ENCODINGS:
+        raise UsageError(
+            f"{name!r} is not a text encoding for files; use a name like utf-8, cp1252, "
+            "latin-1, utf-16 or windows-1258"
+        )
     try:
         codecs.getincrementaldecoder(codec.name)
     except LookupError:
         raise UsageError(f"{name!r} is not a text encoding") from None
     return codec.name
+
+
+_NOT_FILE_ENCODINGS = frozenset({"idna", "punycode", "undefined"})
 
 
 def check_delimiter(text: str) -> str:
@@ -239,6 +249,14 @@ def open_input(
         size = binary.tell()
         binary.seek(0)
         chosen = codec or next((name for bom, name in _BOMS if head.startswith(bom)), None)
+        if codec in ("utf-16", "utf-32") and not any(
+            head.startswith(bom) for bom, name in _BOMS if name == codec
+        ):
+            raise UsageError(
+                f"{path}: --encoding {encoding} needs a byte order mark at the start of the "
+                f"file and this one has none; say which order it is in: --encoding {codec}-le "
+                f"(Windows) or --encoding {codec}-be"
+            )
         if fmt is None and path != "-":
             fmt = EXTENSIONS.get(Path(path).suffix.lower())
             if fmt == "json" and head.removeprefix(_BOM).lstrip()[:1] == b"{":
@@ -445,6 +463,9 @@ def _tsv_cell(cell: str) -> str:
     return _TSV_UNESCAPE.sub(lambda m: _TSV_CODES.get(m.group(1), m.group(0)), cell)
 
 
+_TOO_DEEP = "arrays or objects nested too deeply"
+
+
 def read_jsonl(lines: Iterator[str] | TextIO) -> Iterator[Item]:
     """One JSON object per line; blank lines are skipped, anything else is a bad row."""
     loads = json.loads
@@ -459,6 +480,9 @@ def read_jsonl(lines: Iterator[str] | TextIO) -> Iterator[Item]:
             continue
         except ValueError:  # a number of more than 4300 digits
             yield number, BadRow("not valid JSON: a number with too many digits")
+            continue
+        except RecursionError:
+            yield number, BadRow(f"not valid JSON: {_TOO_DEEP}")
             continue
         yield number, _json_record(value)
 
@@ -531,6 +555,8 @@ class _JsonBuffer:
                     raise self.error(index, f"invalid JSON: {exc.msg}", exc.pos) from None
             except ValueError:  # a number of more than 4300 digits
                 raise self.error(index, "invalid JSON: a number with too many digits") from None
+            except RecursionError:
+                raise self.error(index, f"invalid JSON: {_TOO_DEEP}") from None
             else:
                 # A number or literal that ends the window may continue in the next chunk.
                 if end < len(self.buf) or self.eof or isinstance(value, dict | list):
