@@ -689,10 +689,16 @@ def created_at_value(text: str) -> str:
 _WON_NAMES = frozenset({"closed won", "closedwon", "won", "closed - won", "closed-won"})
 _LOST_NAMES = frozenset({"closed lost", "closedlost", "lost", "closed - lost", "closed-lost"})
 _DATE_TIME = re.compile(r"(\d{4}-\d\d-\d\d)[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
+_DATE_ONLY = re.compile(r"\d{4}-\d\d-\d\d")
+_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)\Z", re.IGNORECASE)
 _EMAIL_IN = re.compile(r"[^\s<>()\[\],;]+@[^\s<>()\[\],;]+\.[^\s<>()\[\],;]+")
-_DEAL_FIELDS = ("title", "amount", "currency", "close_date", "probability", "notes")
-_DEAL_KNOWN = frozenset({*_DEAL_FIELDS, "stage", "customer", "company", "customer_email",
-                         "customer_id", "lost_reason", "uid", "amount_minor"})  # fmt: skip
+_DEAL_FIELDS = ("title", "amount", "currency", "close_date", "probability", "notes",
+                "contract_number", "contract_start", "contract_end", "payment_due")  # fmt: skip
+# Instants a deal import keeps as they were (crm deal list output, HubSpot's Create Date).
+_DEAL_INSTANTS = ("closed_at", "paid_at", "created_at")
+_DEAL_KNOWN = frozenset({*_DEAL_FIELDS, *_DEAL_INSTANTS, "stage", "status", "customer", "company",
+                         "customer_email", "customer_id", "customer_uid", "lost_reason", "uid",
+                         "amount_minor", "stage_probability"})  # fmt: skip
 LOST_REASON_DEFAULT = "lost before the import"
 
 
@@ -758,15 +764,16 @@ class _DealImport:
     def one(self, record: Record) -> None:
         from crmcli.core import deals
 
-        values = {k: v for k, v in record.items() if v is not None and v.strip()}
+        values = {k: v.strip() for k, v in record.items() if v is not None and v.strip()}
         for key in values:
             if key not in _DEAL_KNOWN and key not in self.ignored:
                 self.ignored[key] = None
         raw: dict[str, str | None] = {k: values.get(k) for k in _DEAL_FIELDS}
         if raw["close_date"]:
-            stamp = _DATE_TIME.fullmatch(raw["close_date"].strip())
+            stamp = _DATE_TIME.fullmatch(raw["close_date"])
             raw["close_date"] = stamp.group(1) if stamp else raw["close_date"]
-        if "amount_minor" in values and not raw["amount"]:  # crm deal list output
+        ours = "amount_minor" in values  # crm deal list output
+        if ours and not raw["amount"]:
             from crmcli.money import to_decimal_text
 
             code = values.get("currency") or self.config.currency
@@ -774,19 +781,22 @@ class _DealImport:
                 raw["amount"] = to_decimal_text(int(values["amount_minor"]), code)
             except ValueError:
                 raise InvalidValue("amount", values["amount_minor"], "not a whole number") from None
+        stage = self.stage(values.get("stage"), values.get("status"))
+        if ours and raw["probability"] == str(stage["probability"]):
+            raw["probability"] = None  # the stage's own probability, not one set on the deal
         data = deals.prepare(raw, self.config)
         if not data.values.get("title"):
             raise RowError("no title; a deal needs one (a Deal Name or title column)")
-        stage = self.stage(values.get("stage"))
         reason = None
         if stage["kind"] == "lost":
             reason = clean(
                 values.get("lost_reason") or LOST_REASON_DEFAULT, field="lost_reason", limit=1000
             )
-        uid = values.get("uid")
-        if uid and self.db.scalar("SELECT 1 FROM deals WHERE uid = ?", (uid.strip(),)):
+        uid = clean(values["uid"], field="uid", limit=UID_MAX) if "uid" in values else None
+        if uid and self.db.scalar("SELECT 1 FROM deals WHERE uid = ?", (uid,)):
             self.report.unchanged += 1
             return
+        instants = {k: deal_instant(values[k], k) for k in _DEAL_INSTANTS if k in values}
         customer_id = self.customer(values)
         same = self.db.scalar(
             "SELECT 1 FROM deals WHERE customer_id = ? AND title = ?",
@@ -802,10 +812,55 @@ class _DealImport:
             deals.won(self.db, deal_id)
         elif stage["kind"] == "lost":
             deals.lost(self.db, deal_id, reason or LOST_REASON_DEFAULT)
+        self.keep(deal_id, stage["kind"], uid, instants, data.values.get("close_date"))
         self.report.added += 1
 
-    def stage(self, name: str | None) -> dict[str, Any]:
+    def keep(
+        self, deal_id: int, kind: str, uid: str | None, instants: Mapping[str, str],
+        close_date: str | None,
+    ) -> None:  # fmt: skip
+        """What the file says of the deal's past: its uid, when it was created, closed
+        (else, for a won or lost deal, its close date) and paid."""
+        from crmcli.clock import utc_now_iso
+
+        now = utc_now_iso()
+        sets: dict[str, str] = {}
+        if uid:
+            sets["uid"] = uid
+        closed = None
+        if kind != "open":
+            closed = instants.get("closed_at")
+            if closed is None and close_date:
+                closed = min(_local_noon(close_date), now)
+            if closed is not None:
+                sets["closed_at"] = sets["stage_changed_at"] = closed
+            if kind == "won" and "paid_at" in instants:
+                sets["paid_at"] = instants["paid_at"]
+        created = instants.get("created_at")
+        if created is None and closed is not None and closed < now:
+            created = closed  # a deal closed before the import was not created after it
+        if created is not None:
+            sets["created_at"] = created
+            self.db.execute(
+                "UPDATE deal_stage_changes SET at = ? WHERE deal_id = ? AND from_stage_id IS NULL",
+                (created, deal_id),
+            )
+        if closed is not None:
+            self.db.execute(
+                "UPDATE deal_stage_changes SET at = ? WHERE deal_id = ? "
+                "AND from_stage_id IS NOT NULL",
+                (closed, deal_id),
+            )
+        if sets:
+            assignments = ", ".join(f"{k} = ?" for k in sets)
+            self.db.execute(
+                f"UPDATE deals SET {assignments} WHERE id = ?", [*sets.values(), deal_id]
+            )
+
+    def stage(self, name: str | None, status: str | None = None) -> dict[str, Any]:
         if name is None or not name.strip():
+            if status in ("won", "lost") and status in self.ends:
+                return self.ends[status]
             if self.first_open is None:
                 raise CrmError("there are no open stages; add one: crm deal stages add NAME")
             return self.first_open
@@ -815,6 +870,8 @@ class _DealImport:
             folded = ours.casefold()
         elif folded not in self.names:
             kind = "won" if folded in _WON_NAMES else "lost" if folded in _LOST_NAMES else None
+            if kind is None and status in ("won", "lost"):
+                kind = status  # crm deal list output of a database with other stage names
             if kind is not None and kind in self.ends:
                 return self.ends[kind]
         found = self.names.get(folded)
@@ -828,21 +885,24 @@ class _DealImport:
         return found
 
     def customer(self, values: Mapping[str, str]) -> int:
-        """The customer of a deal: by id, e-mail, name, or company name; else a new one."""
+        """The customer of a deal: by uid, e-mail, exact name, or company name; by id only
+        when the record names the customer no other way (an id is local to the database
+        the file came from); else a new one (``--create-customers``)."""
         db = self.db
-        number = values.get("customer_id", "").strip()
-        if number:
-            found = db.scalar("SELECT id FROM customers WHERE id = ?", (number,))
-            if found is not None:
-                return int(found)
-        person = values.get("customer", "").strip()
-        company = values.get("company", "").strip()
-        email = values.get("customer_email", "").strip()
+        uid = values.get("customer_uid", "")
+        number = values.get("customer_id", "")
+        person = values.get("customer", "")
+        company = values.get("company", "")
+        email = values.get("customer_email", "")
         if not email:
             hit = _EMAIL_IN.search(person)
             email = hit.group(0) if hit else ""
             if hit and person == email:
                 person = ""
+        if uid:
+            found = db.scalar("SELECT id FROM customers WHERE uid = ?", (uid,))
+            if found is not None:
+                return int(found)
         if email:
             found = db.scalar(
                 "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
@@ -863,19 +923,61 @@ class _DealImport:
             if ids:
                 raise RowError(
                     f"several customers are called {who!r}; "
-                    "give a customer_email or customer_id column"
+                    "give a customer_email or customer_uid column"
                 )
         who = person or company or email
-        if number and not who:
-            raise RowError(f"no customer {number}")
-        if not who:
+        if not who and not uid:
+            if number:
+                found = db.scalar("SELECT id FROM customers WHERE id = ?", (number,))
+                if found is not None:
+                    return int(found)
+                raise RowError(f"no customer {number}")
             raise RowError("no customer (an Associated Contact, Associated Company or customer)")
-        if not self.create:
+        if not self.create or not who:
+            shown = repr(who) if who else f"with uid {uid}"
             raise RowError(
-                f"no customer {who!r}; import the contacts first, or use --create-customers"
+                f"no customer {shown}; import the contacts first, or use --create-customers"
             )
         raw = {"name": person or company or email, "email": email or None,
                "company": company or None}  # fmt: skip
         data = customers.prepare({k: v for k, v in raw.items() if v}, self.config)
         self.report.customers_added += 1
-        return customers.add(db, data)
+        customer_id = customers.add(db, data)
+        if uid and db.scalar("SELECT 1 FROM customers WHERE uid = ?", (uid,)) is None:
+            checked = clean(uid, field="customer_uid", limit=UID_MAX)
+            db.execute("UPDATE customers SET uid = ? WHERE id = ?", (checked, customer_id))
+        return customer_id
+
+
+def deal_instant(text: str, field: str) -> str:
+    """An instant of a deal file as UTC ISO text: with a zone (``Z``, ``+07:00``) as it
+    says, without one in local time (HubSpot's ``2026-09-01 10:00``), a date alone at
+    local noon."""
+    value = text.strip()
+    if _UTC_TEXT.match(value):
+        return value
+    from datetime import datetime
+
+    from crmcli.clock import to_utc_iso
+
+    if _DATE_ONLY.fullmatch(value):
+        return _local_noon(value, field)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidValue(field, text, "not a date and time like 2026-11-23T09:00:00Z") from None
+    if moment.tzinfo is None and not _ZONED.search(value):
+        moment = moment.astimezone()  # local wall time
+    return to_utc_iso(moment)
+
+
+def _local_noon(day: str, field: str = "close_date") -> str:
+    from datetime import date, datetime, time
+
+    from crmcli.clock import to_utc_iso
+
+    try:
+        value = date.fromisoformat(day)
+    except ValueError:
+        raise InvalidValue(field, day, "not a date like 2026-11-23") from None
+    return to_utc_iso(datetime.combine(value, time(12)).astimezone())

@@ -592,7 +592,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "birthday": ("birthday", "date_of_birth", "dob", "birth_date", "birthdate"),
     "notes": ("notes", "note", "comments", "comment", "description"),
-    "source": ("source", "lead_source", "original_source"),
+    "source": ("source", "lead_source", "original_source", "original_traffic_source"),
     "tags": ("tags", "tag", "labels", "label", "categories", "category", "group_membership",
              "groups"),
     "uid": ("uid",),
@@ -1021,6 +1021,15 @@ DEAL_ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "description", "deal_description"),
     "lost_reason": ("lost_reason", "closed_lost_reason"),
     "uid": ("uid",),
+    "customer_uid": ("customer_uid",),
+    "status": ("status",),
+    "contract_number": ("contract_number",),
+    "contract_start": ("contract_start",),
+    "contract_end": ("contract_end",),
+    "payment_due": ("payment_due",),
+    "closed_at": ("closed_at",),
+    "paid_at": ("paid_at",),
+    "created_at": ("created_at", "create_date", "createdate"),
 }  # fmt: skip
 _DEAL_TARGET = {
     alias: (target, rank)
@@ -1029,9 +1038,7 @@ _DEAL_TARGET = {
 }
 # Columns of crm deal list output that a deal import does not read.
 _DEAL_OUTPUT = frozenset({
-    "id", "status", "weighted", "overdue", "closed_at", "contract_number", "contract_start",
-    "contract_end", "payment_due", "paid_at", "lead_id", "stage_changed_at", "created_at",
-    "updated_at",
+    "id", "weighted", "overdue", "lead_id", "stage_changed_at", "updated_at",
 })  # fmt: skip
 
 

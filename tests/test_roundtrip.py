@@ -1,0 +1,156 @@
+"""Round trips keep records with their owners: ``crm deal list`` and ``crm lead list``
+output imported into another database, HubSpot's closed deals, vCard quirks of real
+address books, names in their own order, and calendar rules other clients expand alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, add, dump
+
+
+def deals_of(crm: Any, db: Path | None = None) -> list[dict[str, Any]]:
+    args = ("--db", str(db)) if db is not None else ()
+    result = crm(*args, "deal", "list", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+KEPT = (
+    "uid", "title", "customer", "customer_uid", "customer_email", "stage", "status", "amount",
+    "currency", "probability", "close_date", "closed_at", "lost_reason", "contract_number",
+    "contract_start", "contract_end", "payment_due", "paid_at", "notes", "created_at",
+)  # fmt: skip
+
+
+def _seller_database(crm: Any) -> None:
+    """Three customers; deals won (with contract and payment), lost and open."""
+    add(crm, "Nguyễn Văn An", "--email", "an@example.vn")
+    bich = add(crm, "Trần Thị Bích", "--email", "bich@example.vn")
+    add(crm, "Lê Văn Cường")  # no e-mail: found by uid, or by name
+    assert crm("deal", "add", "Kho lạnh", "--customer", str(bich), "--amount",
+               "120.000.000 VND").exit_code == 0  # fmt: skip
+    contract = ("--contract-number", "HD-7", "--contract-start", "2026-12-01", "--contract-end",
+                "2027-11-30", "--payment-due", "2026-12-31")  # fmt: skip
+    won = crm("deal", "won", "1", *contract)
+    assert won.exit_code == 0, won.stderr
+    assert crm("deal", "paid", "1").exit_code == 0
+    assert crm("deal", "add", "Pilot", "--customer", "3", "--amount", "5.000.000 VND",
+               "--probability", "40").exit_code == 0  # fmt: skip
+    assert crm("deal", "lost", "2", "--reason", "giá cao").exit_code == 0
+    assert crm("deal", "add", "Phần mềm", "--customer", "1", "--close", "2027-01-15",
+               "--note", "gọi lại").exit_code == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_deal_list_imports_into_another_database_on_the_right_customers(
+    crm: Any, tmp_path: Path, fmt: str
+) -> None:
+    _seller_database(crm)
+    source = deals_of(crm)
+    listed = tmp_path / f"deals.{fmt}"
+    listed.write_text(crm("deal", "list", "-f", fmt).stdout, encoding="utf-8")
+    other = tmp_path / "other.db"
+    # There, customer 2 is someone else; Bích is 3 (found by e-mail), Cường 4 (by name).
+    for args in (["Someone Else"], ["Nobody"], ["Trần Thị Bích", "--email", "bich@example.vn"],
+                 ["Lê Văn Cường"], ["Nguyễn Văn An", "--email", "an@example.vn"]):  # fmt: skip
+        assert crm("--db", str(other), "customer", "add", *args).exit_code == 0
+    result = crm("--db", str(other), "deal", "import", str(listed))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "Added 3, updated 0, unchanged 0, rejected 0\n"
+    got = {d["title"]: d for d in deals_of(crm, other)}
+    owners = {t: (d["customer_id"], d["customer"]) for t, d in got.items()}
+    assert owners == {
+        "Kho lạnh": (3, "Trần Thị Bích"), "Pilot": (4, "Lê Văn Cường"),
+        "Phần mềm": (5, "Nguyễn Văn An"),
+    }  # fmt: skip
+    for deal in source:
+        mine = got[deal["title"]]
+        keep = [k for k in KEPT if k != "customer_uid"]  # the customers there are others
+        assert {k: mine[k] for k in keep} == {k: deal[k] for k in keep}
+    won = got["Kho lạnh"]
+    assert (won["contract_number"], won["contract_end"], won["payment_due"]) == (
+        "HD-7", "2027-11-30", "2026-12-31",
+    )  # fmt: skip
+    assert won["paid_at"] and won["closed_at"] and got["Pilot"]["lost_reason"] == "giá cao"
+    again = crm("--db", str(other), "deal", "import", str(listed))
+    assert again.stderr.splitlines()[-1] == "Added 0, updated 0, unchanged 3, rejected 0"
+
+
+def test_deal_list_into_a_fresh_database_keeps_customers_by_uid(crm: Any, tmp_path: Path) -> None:
+    _seller_database(crm)
+    listed = tmp_path / "deals.csv"
+    listed.write_text(crm("deal", "list", "-f", "csv").stdout, encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    result = crm("--db", str(fresh), "deal", "import", str(listed), "--create-customers")
+    assert result.exit_code == 0, result.stderr
+    source = deals_of(crm)
+    got = deals_of(crm, fresh)
+    assert [{k: d[k] for k in KEPT} for d in got] == [{k: d[k] for k in KEPT} for d in source]
+    # and back again: every deal is found by its uid, every customer by theirs
+    back = tmp_path / "back.csv"
+    back.write_text(crm("--db", str(fresh), "deal", "list", "-f", "csv").stdout, "utf-8")
+    again = crm("deal", "import", str(back))
+    assert again.stderr == "Added 0, updated 0, unchanged 3, rejected 0\n"
+
+
+def test_a_deal_whose_customer_is_not_there_is_a_bad_row(crm: Any, tmp_path: Path) -> None:
+    _seller_database(crm)
+    listed = tmp_path / "deals.csv"
+    listed.write_text(crm("deal", "list", "-f", "csv").stdout, encoding="utf-8")
+    other = tmp_path / "other.db"
+    for name in ("Someone Else", "Second", "Third"):  # ids 1-3 are taken by others
+        assert crm("--db", str(other), "customer", "add", name).exit_code == 0
+    before = dump(other)
+    result = crm("--db", str(other), "deal", "import", str(listed))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "line 2: no customer 'Trần Thị Bích'; import the contacts first, or use --create-customers",
+        "line 3: no customer 'Lê Văn Cường'; import the contacts first, or use --create-customers",
+        "line 4: no customer 'Nguyễn Văn An'; import the contacts first, or use --create-customers",
+        "crm: error: 3 bad rows; nothing imported (no good rows)",
+    ]
+    assert dump(other) == before
+
+
+def test_hubspot_closed_deals_keep_their_close_date(crm: Any) -> None:
+    from tests.conftest import imported
+
+    imported(crm, "hubspot_contacts.csv")
+    result = crm("deal", "import", str(FIXTURES / "hubspot_deals.csv"), "--stage",
+                 "Contract Sent=negotiation", "--stage", "appointment scheduled=new")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    got = {d["title"]: d for d in deals_of(crm)}
+    won, lost = got["Jahreslizenz"], got["Pilot 😀"]
+    # Noon local time (Asia/Ho_Chi_Minh, UTC+7) on the close date; created when HubSpot says.
+    assert won["closed_at"] == "2026-11-20T05:00:00Z"
+    assert won["created_at"] == "2026-08-10T02:00:00Z"
+    assert lost["closed_at"] == "2026-10-30T05:00:00Z"
+    assert lost["created_at"] == "2026-07-01T02:00:00Z"
+    assert got["Website redesign 🌐"]["closed_at"] is None
+    # An old loss is not this month's: October's report has it, November's has the win only.
+    october = crm("report", "sales", "--from", "2026-10-01", "--to", "2026-10-31", "--section",
+                  "periods", "-f", "json")  # fmt: skip
+    november = crm("report", "sales", "--period", "this-month", "--section", "periods", "-f",
+                   "json")  # fmt: skip
+    assert october.exit_code == november.exit_code == 0, october.stderr + november.stderr
+    assert [(r["period"], r["won"], r["lost"]) for r in json.loads(october.stdout)] == [
+        ("2026-10", 0, 1)
+    ]
+    assert [(r["period"], r["currency"], r["won"], r["lost"], r["won_value"])
+            for r in json.loads(november.stdout)] == [("2026-11", "EUR", 1, 0, 480050)]  # fmt: skip
+
+
+def test_hubspot_original_traffic_source_is_the_source(crm: Any) -> None:
+    from tests.conftest import by_name, imported
+
+    imported(crm, "hubspot_contacts_2025.csv")
+    people = by_name(crm)
+    assert people["Minh Phạm"]["source"] == "Offline Sources"
+    assert people["Anna Schmidt"]["source"] == "Organic Search"
