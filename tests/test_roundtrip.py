@@ -154,3 +154,45 @@ def test_hubspot_original_traffic_source_is_the_source(crm: Any) -> None:
     people = by_name(crm)
     assert people["Minh Phạm"]["source"] == "Offline Sources"
     assert people["Anna Schmidt"]["source"] == "Organic Search"
+
+
+# -- leads ------------------------------------------------------------------------------------
+
+LEAD_KEPT = (
+    "uid", "name", "email", "phone", "company", "source", "score", "status",
+    "lost_reason", "tags", "notes", "converted_at", "status_changed_at", "created_at",
+)  # fmt: skip
+
+
+def _leads(crm: Any, db: Path | None = None) -> list[dict[str, Any]]:
+    args = ("--db", str(db)) if db is not None else ()
+    result = crm(*args, "lead", "list", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+def test_lead_list_imports_back_with_converted_and_lost_leads(crm: Any, tmp_path: Path) -> None:
+    for args in (
+        ("Võ Minh Tuấn", "--email", "tuan@example.vn", "--source", "event", "--tag", "hội-chợ"),
+        ("Hoàng Thị Đào", "--email", "dao@example.vn", "--score", "45"),
+        ("Klaus Weber", "--email", "klaus@example.de"),
+    ):
+        assert crm("lead", "add", *args).exit_code == 0
+    assert crm("lead", "convert", "1", "--deal", "Máy pha cà phê").exit_code == 0
+    assert crm("lead", "status", "3", "lost", "--reason", "no budget, this year").exit_code == 0
+    listed = tmp_path / "leads.csv"
+    listed.write_text(crm("lead", "list", "-f", "csv").stdout, encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    result = crm("--db", str(fresh), "lead", "import", str(listed))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "Added 3, updated 0, unchanged 0, rejected 0\n"
+    assert result.stdout == ""
+    source, got = _leads(crm), _leads(crm, fresh)
+    assert [{k: d[k] for k in LEAD_KEPT} for d in got] == [
+        {k: d[k] for k in LEAD_KEPT} for d in source
+    ]
+    assert [d["status"] for d in got] == ["converted", "new", "lost"]
+    assert (got[0]["customer_id"], got[0]["deal_id"]) == (None, None)  # ids of the other database
+    again = crm("--db", str(fresh), "lead", "import", str(listed))
+    assert again.stderr == "Added 0, updated 0, unchanged 3, rejected 0\n"

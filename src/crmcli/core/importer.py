@@ -148,6 +148,8 @@ class Row:
     fields: dict[str, str] = field(default_factory=dict)  # a customer's custom fields
     status: str | None = None  # a lead's status and lost reason
     lost_reason: str | None = None
+    status_at: str | None = None  # when a lead's status last changed, when it was converted
+    converted_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +164,8 @@ class New:
     fields: dict[str, str] = field(default_factory=dict)
     status: str | None = None
     lost_reason: str | None = None
+    status_at: str | None = None
+    converted_at: str | None = None
 
 
 class RecordImport:
@@ -503,9 +507,17 @@ _LEAD_EXTRA_COLUMNS = {
     "score": "score", "lead_score": "score", "rating": "score",
     "lost_reason": "lost_reason", "reason_lost": "lost_reason",
 }  # fmt: skip
-# Read-only columns of `crm lead list` output: not imported, not worth a warning.
-_LEAD_READ_ONLY = frozenset(
-    {"customer_id", "deal_id", "converted_at", "status_changed_at", "last_contacted"}
+# Read-only columns of `crm lead list` output: not imported, not worth a warning (the
+# customer and deal of a converted lead are ids of the database the list came from).
+_LEAD_READ_ONLY = frozenset({"customer_id", "deal_id", "last_contacted"})
+_LEAD_TIMES = {"status_changed_at": "status_at", "converted_at": "converted_at"}
+# A converted lead of another database comes with its conversion time; its customer and
+# deal (ids over there) are not linked.
+_LEAD_INSERT_COLUMNS = ("id", "uid", *leads.FIELDS, "status", "lost_reason", "converted_at",
+                        "status_changed_at", "created_at", "updated_at")  # fmt: skip
+_LEAD_INSERT = (
+    f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_LEAD_INSERT_COLUMNS))})"
 )
 _LEAD_LOOKUP = {
     "uid": "SELECT id FROM leads WHERE uid = ?",
@@ -559,6 +571,7 @@ class LeadImport(RecordImport):
         raw: dict[str, str | int | None] = {}
         tags: tuple[str, ...] = ()
         uid = created = status = lost_reason = None
+        times: dict[str, str] = {}
         for key, value in record.items():
             if not value or value.isspace():
                 continue
@@ -579,20 +592,24 @@ class LeadImport(RecordImport):
                     raw["score"] = value
                 elif target == "lost_reason":
                     lost_reason = leads.check_reason(value, "lost_reason")
+                elif norm in _LEAD_TIMES:
+                    try:
+                        times[_LEAD_TIMES[norm]] = created_at_value(value)
+                    except InvalidValue as exc:
+                        raise exc.with_field(norm) from None
                 elif norm not in _LEAD_READ_ONLY:
                     self.ignore(key)
         data = leads.prepare(raw, self.config)
         values = {k: v for k, v in data.values.items() if v is not None}
-        return Row(values, tags, uid, created, status=status, lost_reason=lost_reason)
+        return Row(
+            values, tags, uid, created, status=status, lost_reason=lost_reason,
+            status_at=times.get("status_at"), converted_at=times.get("converted_at"),
+        )  # fmt: skip
 
     def check_new(self, row: Row) -> None:
         if "name" not in row.values:
             raise RowError("no name; a new lead needs one")
         status = row.status or "new"
-        if status == "converted":
-            raise RowError(
-                "status converted cannot be imported; import the lead, then crm lead convert"
-            )
         if status == "lost" and row.lost_reason is None:
             raise RowError("status lost needs a lost_reason column")
 
@@ -601,9 +618,13 @@ class LeadImport(RecordImport):
         if "source" not in values and self.source is not None:
             values["source"] = self.source
         status = row.status or "new"
+        converted = None
+        if status == "converted":
+            converted = row.converted_at or row.status_at or self.now
         return New(self.next_id, row.uid or str(uuid.uuid4()), values, set(row.tags),
                    row.created_at, status=status,
-                   lost_reason=row.lost_reason if status == "lost" else None)  # fmt: skip
+                   lost_reason=row.lost_reason if status == "lost" else None,
+                   status_at=row.status_at or converted, converted_at=converted)  # fmt: skip
 
     def changes(self, ident: int, row: Row) -> dict[str, Any]:
         """Not the status: an existing lead keeps its own."""
@@ -621,17 +642,19 @@ class LeadImport(RecordImport):
         """The leads and their first status changes (executemany)."""
         now = self.now
         self.db.executemany(
-            leads.INSERT,
+            _LEAD_INSERT,
             [
                 (new.id, new.uid, *(new.values.get(f) for f in leads.FIELDS), new.status,
-                 new.lost_reason, now, new.created_at or now, now)
+                 new.lost_reason, new.converted_at, new.status_at or now,
+                 new.created_at or now, now)
                 for new in pending
             ],
         )  # fmt: skip
         self.db.executemany(
             leads.INSERT_CHANGE,
-            [(new.id, None, new.status, new.lost_reason, now) for new in pending],
-        )
+            [(new.id, None, new.status, new.lost_reason, new.status_at or now)
+             for new in pending],
+        )  # fmt: skip
 
 
 def split_tags(text: str) -> tuple[str, ...]:
