@@ -196,3 +196,64 @@ def test_lead_list_imports_back_with_converted_and_lost_leads(crm: Any, tmp_path
     assert (got[0]["customer_id"], got[0]["deal_id"]) == (None, None)  # ids of the other database
     again = crm("--db", str(fresh), "lead", "import", str(listed))
     assert again.stderr == "Added 0, updated 0, unchanged 3, rejected 0\n"
+
+
+# -- vCard files as address books write them ----------------------------------------------------
+
+
+def test_vcard_folded_inside_a_utf8_character(crm: Any) -> None:
+    """ownCloud folds at 75 octets even inside a character: the halves are joined first."""
+    from tests.conftest import by_name, imported
+
+    raw = (FIXTURES / "owncloud.vcf").read_bytes()
+    halves = 0
+    for line in raw.split(b"\r\n"):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            halves += 1
+    assert halves >= 4  # the fixture really cuts characters
+    result = imported(crm, "owncloud.vcf")
+    assert result.stderr == "Added 2, updated 0, unchanged 0, rejected 0\n"
+    people = by_name(crm)
+    thao = people["Nguyễn Thị Phương Thảo (Công ty TNHH Thương mại Dịch vụ Đồng Tháp)"]
+    assert thao["company"] == "Công ty TNHH Thương mại Dịch vụ Xuất nhập khẩu Đồng Tháp"
+    assert thao["notes"] == (
+        "Khách hàng thân thiết từ năm 2019, thích cà phê sữa đá và bánh mì thịt nướng ở chợ "
+        "Bến Thành"
+    )
+    assert people["Ελένη Παπαδοπούλου"]["notes"] == (
+        "Συνάντηση στη Θεσσαλονίκη για το νέο συμβόλαιο προμήθειας καφέ 😀 τον Μάρτιο"
+    )
+
+
+def test_vcard_21_charset_on_a_plain_8bit_value(crm: Any) -> None:
+    from tests.conftest import by_name, imported
+
+    assert b"M\xfcller" in (FIXTURES / "nokia_latin1.vcf").read_bytes()  # Latin-1 bytes
+    imported(crm, "nokia_latin1.vcf")
+    juergen = by_name(crm)["Jürgen Müller"]
+    assert (juergen["company"], juergen["address"], juergen["city"]) == (
+        "Bäckerei Müller GmbH", "Königstraße 5", "München",
+    )  # fmt: skip
+
+
+def test_vcard_a_line_in_no_charset_still_names_its_line(crm: Any, tmp_path: Path) -> None:
+    src = tmp_path / "bad.vcf"
+    src.write_bytes(b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ren\xe9\r\nEND:VCARD\r\n")
+    result = crm("customer", "import", str(src))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"crm: error: {src}: line 3 is not UTF-8 text (byte 0xe9)")
+
+
+def test_vcard_cr_cr_lf_line_ends(crm: Any) -> None:
+    from tests.conftest import by_name, imported
+
+    assert b"\r\r\n" in (FIXTURES / "windows_crcrlf.vcf").read_bytes()
+    imported(crm, "windows_crcrlf.vcf")
+    people = by_name(crm)
+    assert people["Lê Văn Hưng"]["notes"] == (
+        "Gặp ở hội chợ, gọi lại sau Tết về đơn hàng máy lọc nước cho văn phòng và nhà xưởng"
+    )
+    assert people["Lê Văn Hưng"]["phone"] == "+84901112222"
+    assert "Đỗ Minh Đức" in people  # quoted-printable soft line break before CR CR LF

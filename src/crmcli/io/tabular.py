@@ -124,6 +124,9 @@ class Input:
     def records(self) -> Iterator[Item]:
         """The raw records, streamed, with their column names as the file has them (for a
         vCard: already customer fields, see :mod:`crmcli.io.vcard`)."""
+        if self.fmt == "vcard":
+            yield from self._vcards()
+            return
         if self._text is None:
             self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
         text = self._text
@@ -133,10 +136,6 @@ class Input:
             items = read_tsv(text)
         elif self.fmt == "json":
             items = read_json(text)
-        elif self.fmt == "vcard":
-            from crmcli.io.vcard import read_vcards
-
-            items = read_vcards(text)
         else:
             items = read_jsonl(text)
         try:
@@ -144,10 +143,27 @@ class Input:
         except UnicodeDecodeError:
             raise self.undecodable() from None
 
-    def undecodable(self) -> CrmError:
+    def _vcards(self) -> Iterator[Item]:
+        """The cards, from lines read as bytes (see :func:`crmcli.io.vcard.text_lines`)."""
+        from crmcli.io.vcard import Undecodable, read_vcards, text_lines
+
+        lines = text_lines(self._binary, self.encoding)
+        if lines is None:  # UTF-16 or UTF-32: as text
+            self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
+            try:
+                yield from read_vcards(self._text)
+            except UnicodeDecodeError:
+                raise self.undecodable() from None
+            return
+        try:
+            yield from read_vcards(lines)
+        except Undecodable as exc:
+            raise self.undecodable((exc.line, exc.byte)) from None
+
+    def undecodable(self, found: tuple[int, int | None] | None = None) -> CrmError:
         """The error for text that is not in the file's encoding, naming the first line
-        that is not (found by reading the file again from the start)."""
-        line, byte = _first_undecodable(self._binary, self.encoding)
+        that is not (``found``, else found by reading the file again from the start)."""
+        line, byte = found or _first_undecodable(self._binary, self.encoding)
         where = f"line {line}" if line else "the file"
         shown = f" (byte 0x{byte:02x})" if byte is not None else ""
         if self.encoding_given:
