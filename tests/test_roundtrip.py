@@ -257,3 +257,59 @@ def test_vcard_cr_cr_lf_line_ends(crm: Any) -> None:
     )
     assert people["Lê Văn Hưng"]["phone"] == "+84901112222"
     assert "Đỗ Minh Đức" in people  # quoted-printable soft line break before CR CR LF
+
+
+# -- one bad secondary phone or e-mail ----------------------------------------------------------
+
+
+def test_a_bad_secondary_phone_or_email_is_kept_as_text_not_a_rejected_contact(crm: Any) -> None:
+    from tests.conftest import by_name
+
+    result = crm("customer", "import", str(FIXTURES / "service_numbers.vcf"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "warning: line 1: email_work 'huy(at)congty.vn' is not an e-mail address (An email "
+        "address must have an @-sign.); kept as text in the custom field email_work",
+        "warning: line 1: phone_work '112' is not a phone number (too few digits); kept as "
+        "text in the custom field phone_work",
+        "warning: line 11: phone_work '999' is not a phone number (too few digits); kept as "
+        "text in the custom field phone_work",
+        "Added 2, updated 0, unchanged 0, rejected 0",
+    ]
+    people = by_name(crm)
+    huy = people["Trần Quốc Huy"]
+    assert (huy["phone"], huy["email"]) == ("+84907654321", "huy@example.vn")
+    assert huy["fields"] == {
+        "email_work": "huy(at)congty.vn",
+        "phone_home": "+842838229999",
+        "phone_work": "112",
+    }  # fmt: skip  (the bidi marks around the home number are gone)
+    mariam = people["مريم حداد"]
+    assert (mariam["phone"], mariam["fields"]) == ("+971501234567", {"phone_work": "999"})
+
+
+def test_a_bad_secondary_phone_in_a_google_csv(crm: Any) -> None:
+    from tests.conftest import by_name
+
+    result = crm("customer", "import", str(FIXTURES / "google_service_numbers.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: line 2: phone_work '113' is not a phone number (too few digits); kept as "
+        "text in the custom field phone_work",
+        "Added 2, updated 0, unchanged 0, rejected 0",
+    ]
+    khoa = by_name(crm)["Phạm Minh Khoa"]
+    assert (khoa["phone"], khoa["fields"]) == ("+84912223333", {"phone_work": "113"})
+
+
+def test_a_row_rejected_for_another_reason_has_no_warnings(crm: Any, tmp_path: Path) -> None:
+    src = tmp_path / "people.csv"
+    src.write_text(
+        "name,email,work phone,birthday\nAn,an@example.vn,112,not a date\nBình,,,\n",
+        encoding="utf-8",
+    )
+    result = crm("customer", "import", str(src), "--skip-bad")
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if "112" in line] == []
+    assert result.stderr.splitlines()[0].startswith("line 2: invalid birthday 'not a date'")

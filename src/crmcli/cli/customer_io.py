@@ -37,7 +37,9 @@ def import_(
     whenever one was rejected.  Columns of Google Contacts, Outlook and HubSpot exports and
     of crm customer export are recognised (--map names others); field.KEY columns become
     custom fields.  vCards 2.1, 3.0 and 4.0 (.vcf) are read, photos left out; e-mails and
-    phones beyond the first are kept as custom fields (email_work, phone_mobile, email_2 …).
+    phones beyond the first are kept as custom fields (email_work, phone_mobile, email_2 …);
+    one of those that is not a valid e-mail or phone (a service number like 112) is kept
+    as text in its field with a warning, and the contact is imported.
 
     Example: crm customer import contacts.csv --match email,phone --dry-run
     """

@@ -69,6 +69,9 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     customers_added: int = 0  # by a deal import, for deals whose customer was missing
+    # Values of good rows that were kept as text or dropped, with their line.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    line: int = 0  # the line of the record being imported
 
     @property
     def good(self) -> int:
@@ -362,9 +365,12 @@ def run_import(
         if isinstance(record, BadRow):
             reject((line, record.reason))
             continue
+        report.line = line
+        noted = len(report.warnings)
         try:
             run.one(record)
         except (InvalidValue, RowError) as exc:
+            del report.warnings[noted:]  # the whole row is reported instead
             reject((line, str(exc)))
     run.flush()
     report.ignored_columns = list(run.ignored)
@@ -397,7 +403,7 @@ class CustomerImport(RecordImport):
             if not value or value.isspace():
                 continue
             if key in _FIELDS:
-                raw[key] = value
+                raw[key] = strip_bidi(value) if key in ("email", "phone") else value
             elif key.startswith("field."):
                 custom.append((key[6:], value))
             elif key.startswith("extra."):
@@ -430,24 +436,35 @@ class CustomerImport(RecordImport):
         self, extras: list[tuple[str, str]], values: dict[str, str]
     ) -> list[tuple[str, str]]:
         """Other e-mails and phones (``email_work``, ``phone_2`` …) validated like the
-        customer's own; one that repeats the customer's, or an earlier one, is dropped."""
+        customer's own; one that repeats the customer's, or an earlier one, is dropped.  One
+        that is not a valid e-mail or phone (a service number like 112) does not reject the
+        contact: it is kept as text in its custom field, and reported as a warning."""
         from crmcli.validate import normalize_email, normalize_phone
 
         kept: list[tuple[str, str]] = []
         seen = {k: [values[k]] if k in values else [] for k in ("email", "phone")}
-        for key, value in extras:
+        for key, given in extras:
             kind = key.partition("_")[0]
-            if kind == "email":
-                checked = normalize_email(value, field=key)
-                same = [v.translate(_ASCII_LOWER) for v in seen["email"]]
-                if checked.translate(_ASCII_LOWER) in same:
-                    continue
-            elif kind == "phone":
-                checked = normalize_phone(value, country=self.config.country, field=key)
-                if checked in seen["phone"]:
-                    continue
-            else:
-                raise RowError(f"{key}: not another e-mail or phone")
+            value = strip_bidi(given)
+            try:
+                if kind == "email":
+                    checked = normalize_email(value, field=key)
+                    same = [v.translate(_ASCII_LOWER) for v in seen["email"]]
+                    if checked.translate(_ASCII_LOWER) in same:
+                        continue
+                elif kind == "phone":
+                    checked = normalize_phone(value, country=self.config.country, field=key)
+                    if checked in seen["phone"]:
+                        continue
+                else:
+                    raise RowError(f"{key}: not another e-mail or phone")
+            except InvalidValue as exc:
+                what = "an e-mail address" if kind == "email" else "a phone number"
+                self.report.warnings.append((self.report.line,
+                    f"{key} {value!r} is not {what} ({exc.reason}); kept as text in the "
+                    f"custom field {key}"))  # fmt: skip
+                kept.append((key, value))
+                continue
             seen[kind].append(checked)
             kept.append((key, checked))
         return kept
@@ -576,7 +593,7 @@ class LeadImport(RecordImport):
             if not value or value.isspace():
                 continue
             if key in leads.FIELDS:
-                raw[key] = value
+                raw[key] = strip_bidi(value) if key in ("email", "phone") else value
             elif key == "tags":
                 tags = self.tags(value)
             elif key == "uid":
@@ -655,6 +672,18 @@ class LeadImport(RecordImport):
             [(new.id, None, new.status, new.lost_reason, new.status_at or now)
              for new in pending],
         )  # fmt: skip
+
+
+_BIDI = str.maketrans(dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+))  # fmt: skip
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidi controls (U+200E, U+202A … U+202E, U+2066 … U+2069, U+061C):
+    phones copied from right-to-left text come wrapped in them, and they are never part of
+    an e-mail or a phone number."""
+    return text.translate(_BIDI) if not text.isascii() else text
 
 
 def split_tags(text: str) -> tuple[str, ...]:
