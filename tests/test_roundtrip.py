@@ -5,12 +5,13 @@ address books, names in their own order, and calendar rules other clients expand
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, add, dump
+from tests.conftest import FIXTURES, add, dump, query
 
 
 def deals_of(crm: Any, db: Path | None = None) -> list[dict[str, Any]]:
@@ -313,3 +314,90 @@ def test_a_row_rejected_for_another_reason_has_no_warnings(crm: Any, tmp_path: P
     assert result.exit_code == 1
     assert [line for line in result.stderr.splitlines() if "112" in line] == []
     assert result.stderr.splitlines()[0].startswith("line 2: invalid birthday 'not a date'")
+
+
+# -- calendar rules every client expands alike --------------------------------------------------
+
+
+def _calendar_schedule(crm: Any, start: datetime, end: datetime) -> dict[str, list[datetime]]:
+    """The reminders' times from ``start`` to ``end`` as a calendar program computes them
+    from the exported file (recurring_ical_events over icalendar)."""
+    import icalendar
+    import recurring_ical_events
+
+    result = crm("remind", "export", "--ics", "-")
+    assert result.exit_code == 0, result.stderr
+    assert "BYSETPOS" not in result.stdout  # Thunderbird's ical.js ignores it
+    calendar = icalendar.Calendar.from_ical(result.stdout)
+    found: dict[str, list[datetime]] = {}
+    for event in recurring_ical_events.of(calendar).between(start, end):
+        when = event.decoded("DTSTART")  # floating, or in the calendar's X-WR-TIMEZONE
+        found.setdefault(str(event["SUMMARY"]), []).append(when.replace(tzinfo=None))
+    return {name: sorted(times) for name, times in found.items()}
+
+
+def _crm_schedule(db: Path, start: datetime, end: datetime) -> dict[str, list[datetime]]:
+    """The same from crm's own recurrence code (the stored rule, from the anchor)."""
+    from crmcli.core import recurrence
+    from crmcli.dates import from_utc_iso
+
+    found: dict[str, list[datetime]] = {}
+    for text, anchor, rule in query(db, "SELECT text, anchor_at, rule FROM reminders"):
+        local = from_utc_iso(anchor).astimezone()
+        times = []
+        for moment in recurrence.occurrences(rule, local, local - timedelta(seconds=1)):
+            wall = moment.replace(tzinfo=None)
+            if wall >= end:
+                break
+            if wall >= start:
+                times.append(wall)
+        found[text] = times
+    return found
+
+
+def test_exported_month_end_rules_expand_like_crms_own_schedule(crm: Any, db_path: Path) -> None:
+    for text, at, every in (
+        ("Invoice on the 31st", "2026-12-31 09:00", "monthly"),
+        ("Rent on the 30th", "2027-01-30 09:00", "monthly"),
+        ("Check on the 29th", "2027-01-29 08:00", "monthly"),
+        ("Leap-day renewal", "2028-02-29 10:00", "yearly"),
+        ("Weekly call", "2026-12-01 14:00", "weekly"),
+    ):
+        result = crm("remind", "add", text, "--at", at, "--every", every)
+        assert result.exit_code == 0, result.stderr
+    start, end = datetime(2026, 12, 1), datetime(2032, 12, 1)
+    exported = _calendar_schedule(crm, start, end)
+    assert exported == _crm_schedule(db_path, start, end)
+    # And both are what a person means (not computed by either):
+    assert exported["Invoice on the 31st"][:4] == [
+        datetime(2026, 12, 31, 9), datetime(2027, 1, 31, 9), datetime(2027, 2, 28, 9),
+        datetime(2027, 3, 31, 9),
+    ]  # fmt: skip
+    assert [d.date() for d in exported["Rent on the 30th"][:3]] == [
+        date(2027, 1, 30), date(2027, 2, 28), date(2027, 3, 30),
+    ]  # fmt: skip
+    assert [d.date() for d in exported["Check on the 29th"][:3]] == [
+        date(2027, 1, 29), date(2027, 2, 28), date(2027, 3, 29),
+    ]  # fmt: skip
+    assert [d.date() for d in exported["Leap-day renewal"]] == [
+        date(2028, 2, 29), date(2029, 2, 28), date(2030, 2, 28), date(2031, 2, 28),
+        date(2032, 2, 29),
+    ]  # fmt: skip
+    assert len(exported["Weekly call"]) == 314  # every Tuesday of six years
+
+
+def test_month_end_rules_are_written_without_bysetpos(crm: Any) -> None:
+    assert crm("remind", "add", "Invoice", "--at", "2026-12-31 09:00", "--every",
+               "monthly").exit_code == 0  # fmt: skip
+    assert crm("remind", "add", "Leap", "--at", "2028-02-29 10:00", "--every",
+               "yearly").exit_code == 0  # fmt: skip
+    assert crm("remind", "add", "Rent", "--at", "2027-01-30 09:00", "--every",
+               "monthly").exit_code == 0  # fmt: skip
+    data = crm("remind", "export", "--ics", "-").stdout
+    rules = [line for line in data.splitlines() if line.startswith("RRULE")]
+    assert rules == [
+        "RRULE:FREQ=MONTHLY;BYMONTHDAY=-1",
+        "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+        "RRULE:FREQ=MONTHLY;BYMONTHDAY=30",
+        "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+    ]
