@@ -401,3 +401,140 @@ def test_month_end_rules_are_written_without_bysetpos(crm: Any) -> None:
         "RRULE:FREQ=MONTHLY;BYMONTHDAY=30",
         "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
     ]
+
+
+# -- names keep their structure ---------------------------------------------------------------
+
+
+def _n_lines(crm: Any, *args: str) -> dict[str, str]:
+    """FN -> N of every card of ``crm customer export -f vcard``."""
+    result = crm(*args, "customer", "export", "-f", "vcard")
+    assert result.exit_code == 0, result.stderr
+    found: dict[str, str] = {}
+    name = ""
+    for line in result.stdout.replace("\r\n ", "").splitlines():
+        if line.startswith("FN:"):
+            name = line[3:]
+        elif line.startswith("N:"):
+            found[name] = line[2:]
+    return found
+
+
+def test_a_vcards_n_is_written_back_as_it_came(crm: Any, tmp_path: Path) -> None:
+    from tests.conftest import imported
+
+    imported(crm, "ios.vcf")
+    imported(crm, "android.vcf")
+    names = _n_lines(crm)
+    assert names["Trần Thị Bích"] == "Trần;Bích;Thị;;"  # family; given; additional
+    assert names["Jürgen Groß"] == "Groß;Jürgen;;;"
+    assert names["Nguyễn Văn An"] == "Nguyễn;An;Văn;;"  # 2.1, quoted-printable
+    # and again through a file into a fresh database
+    cards = tmp_path / "all.vcf"
+    cards.write_text(crm("customer", "export", "-f", "vcard").stdout, encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    assert crm("--db", str(fresh), "customer", "import", str(cards)).exit_code == 0
+    assert _n_lines(crm, "--db", str(fresh)) == names
+
+
+def test_a_family_name_first_order_is_kept(crm: Any, tmp_path: Path) -> None:
+    for name in ("Nguyễn Văn An", "Trần Thị Bích", "Nguyen Van Binh", "Anna Schmidt",
+                 "An Nguyen", "Van Morrison", "Cher"):  # fmt: skip
+        add(crm, name)
+    src = tmp_path / "hu.vcf"
+    src.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Kovács János\r\nN:Kovács;János;;;\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:王小明\r\nN:王;小明;;;\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Dr. María García López\r\n"
+        "N:García López;María;;Dr.;\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    assert crm("customer", "import", str(src)).exit_code == 0
+    assert _n_lines(crm) == {
+        "Nguyễn Văn An": "Nguyễn;Văn An;;;",  # not An;Nguyễn Văn: phones file him under N
+        "Trần Thị Bích": "Trần;Thị Bích;;;",
+        "Nguyen Van Binh": "Nguyen;Van Binh;;;",
+        "Anna Schmidt": "Schmidt;Anna;;;",
+        "An Nguyen": "Nguyen;An;;;",  # written in Western order
+        "Van Morrison": "Morrison;Van;;;",
+        "Cher": "Cher;;;;",
+        "Kovács János": "Kovács;János;;;",  # as its card had it
+        "王小明": "王;小明;;;",
+        "Dr. María García López": "García López;María;;Dr.;",
+    }
+
+
+def test_name_parts_from_first_and_last_name_columns(crm: Any, db_path: Path) -> None:
+    from tests.conftest import imported
+
+    imported(crm, "google_new.csv")
+    src = (FIXTURES / "google_new.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "First Name" in src and "Last Name" in src
+    rows = query(db_path, "SELECT name, name_given, name_family FROM customers")
+    assert rows and all(given or family for _, given, family in rows)
+    names = _n_lines(crm)
+    for name, given, family in rows:
+        assert names[name].split(";")[:2] == [family or "", given or ""]
+
+
+def test_a_renamed_customer_drops_the_parts_that_no_longer_fit(crm: Any, tmp_path: Path) -> None:
+    src = tmp_path / "one.vcf"
+    src.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Kovács János\r\nN:Kovács;János;;;\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    assert crm("customer", "import", str(src)).exit_code == 0
+    assert crm("customer", "edit", "1", "--name", "Szabó Péter").exit_code == 0
+    assert _n_lines(crm) == {"Szabó Péter": "Péter;Szabó;;;"}  # the rule for a typed name
+
+
+def test_undo_restores_name_parts(crm: Any, tmp_path: Path, db_path: Path) -> None:
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u-1\r\nFN:Kovács János\r\nN:{}\r\nEND:VCARD\r\n"
+    first, second = tmp_path / "a.vcf", tmp_path / "b.vcf"
+    first.write_text(card.format("Kovács;János;;;"), encoding="utf-8")
+    second.write_text(card.format("Kovács;János;;Dr.;"), encoding="utf-8")
+    assert crm("customer", "import", str(first)).exit_code == 0
+    result = crm("customer", "import", str(second))
+    assert result.stderr == "Added 0, updated 1, unchanged 0, rejected 0\n"
+    parts = "SELECT name_family, name_given, name_prefix FROM customers"
+    assert query(db_path, parts) == [("Kovács", "János", "Dr.")]
+    assert crm("undo", "--yes").exit_code == 0
+    assert query(db_path, parts) == [("Kovács", "János", None)]
+    assert crm("undo", "--yes").exit_code == 0
+    assert query(db_path, parts) == []
+
+
+def test_a_database_from_before_name_parts_upgrades_without_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmcli.db as dbmod
+    from crmcli.core import customers
+    from crmcli.core.settings import Config
+    from crmcli.migrations import MIGRATIONS
+
+    before = [m.__name__ for m in MIGRATIONS].index("m005_name_parts")
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", before)
+    old = dbmod.open_db(path, create=True)
+    with old.write(["crm", "customer", "add"]):
+        customers.add(old, customers.prepare({"name": "Nguyễn Văn An", "city": "Huế"}, Config()))
+    columns = [r[1] for r in old.conn.execute("PRAGMA table_info(customers)")]
+    rows = old.conn.execute("SELECT * FROM customers").fetchall()
+    audit = old.conn.execute("SELECT * FROM audit").fetchall()
+    old.close()
+    assert "name_family" not in columns
+    monkeypatch.undo()
+
+    database = dbmod.open_db(path, create=False)
+    assert dbmod.schema_version(database.conn) == len(MIGRATIONS)
+    now = database.conn.execute("SELECT * FROM customers").fetchall()
+    assert [row[: len(columns)] for row in now] == rows
+    assert all(value is None for row in now for value in row[len(columns) :])
+    assert database.conn.execute("SELECT * FROM audit").fetchall() == audit
+    fresh = dbmod.open_db(tmp_path / "fresh.db", create=True)
+    schema = "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
+    assert database.conn.execute(schema).fetchall() == fresh.conn.execute(schema).fetchall()
+    with database.write(["crm", "test"]):
+        database.execute("UPDATE customers SET name_family = 'Nguyễn' WHERE id = 1")
+    image = database.scalar("SELECT after FROM audit ORDER BY id DESC LIMIT 1")
+    assert json.loads(image)["name_family"] == "Nguyễn"

@@ -109,9 +109,10 @@ def export(
         if chosen == "vcard":
             import sys
 
+            from crmcli.core.names import with_name_parts
             from crmcli.io.vcard import write_vcards
 
-            return write_vcards(rows, out or sys.stdout)
+            return write_vcards(with_name_parts(db, rows), out or sys.stdout)
         return emit(rows, customers.COLUMNS, chosen, out=out, raw=raw)
 
     if not to_file or output is None:

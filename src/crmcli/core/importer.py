@@ -29,7 +29,8 @@ from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue
 from crmcli.io.tabular import IGNORED, BadRow
-from crmcli.text import clean
+from crmcli.migrations import NAME_PART_COLUMNS
+from crmcli.text import NAME_MAX, clean
 
 MATCH_KEYS = ("uid", "email", "phone")
 BATCH_ROWS = 5000  # new customers held before they are written (see CustomerImport.insert)
@@ -38,7 +39,10 @@ UID_MAX = 200
 Record = Mapping[str, str | None]
 
 _FIELDS = frozenset(customers.FIELDS)
-_INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at")
+# Record keys of a name's parts ("name.family" …) -> their columns ("name_family" …).
+_NAME_KEYS = {f"name.{c.removeprefix('name_')}": c for c in NAME_PART_COLUMNS}
+_INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at",
+                   *NAME_PART_COLUMNS)  # fmt: skip
 _COLUMN_LIST = ", ".join(_INSERT_COLUMNS)
 _STAGING = "temp.import_staging"
 _STAGING_SHAPE = f"SELECT {_COLUMN_LIST} FROM customers WHERE 0"
@@ -51,7 +55,10 @@ _LOOKUP = {
     "email": "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
     "phone": "SELECT id FROM customers WHERE phone = ? ORDER BY id LIMIT 1",
 }
-_CURRENT = f"SELECT {', '.join(customers.FIELDS)}, fields FROM customers WHERE id = ?"
+_CURRENT = (
+    f"SELECT {', '.join(customers.FIELDS)}, fields, {', '.join(NAME_PART_COLUMNS)} "
+    "FROM customers WHERE id = ?"
+)
 _TAG_SPLIT = re.compile(r"\s*:::\s*|[,;]")
 _TAG_JUNK = re.compile(r"[^\w.:/+-]+")
 _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
@@ -153,6 +160,7 @@ class Row:
     lost_reason: str | None = None
     status_at: str | None = None  # when a lead's status last changed, when it was converted
     converted_at: str | None = None
+    names: dict[str, str | None] | None = None  # a customer's name parts, by column
 
 
 @dataclass(slots=True)
@@ -169,6 +177,7 @@ class New:
     lost_reason: str | None = None
     status_at: str | None = None
     converted_at: str | None = None
+    names: dict[str, str | None] | None = None
 
 
 class RecordImport:
@@ -215,7 +224,7 @@ class RecordImport:
 
     def new(self, row: Row) -> New:
         return New(self.next_id, row.uid or str(uuid.uuid4()), row.values, set(row.tags),
-                   row.created_at, row.fields)  # fmt: skip
+                   row.created_at, row.fields, names=row.names)  # fmt: skip
 
     def changes(self, ident: int, row: Row) -> dict[str, Any]:
         """The columns ``row`` changes on the stored record ``ident``."""
@@ -307,6 +316,9 @@ class RecordImport:
             if new.fields.get(key) != value:
                 new.fields[key] = value
                 changed = True
+        if row.names is not None and row.names != new.names:
+            new.names = row.names
+            changed = True
         if changed:
             self.remember(new)
         return changed
@@ -399,10 +411,15 @@ class CustomerImport(RecordImport):
         tags: tuple[str, ...] = ()
         uid = created = None
         extras: list[tuple[str, str]] = []
+        names: dict[str, str | None] | None = None
         for key, value in record.items():
             if not value or value.isspace():
                 continue
-            if key in _FIELDS:
+            if key in _NAME_KEYS:
+                if names is None:
+                    names = dict.fromkeys(NAME_PART_COLUMNS)
+                names[_NAME_KEYS[key]] = clean(value, field=key, limit=NAME_MAX)
+            elif key in _FIELDS:
                 raw[key] = strip_bidi(value) if key in ("email", "phone") else value
             elif key.startswith("field."):
                 custom.append((key[6:], value))
@@ -430,7 +447,7 @@ class CustomerImport(RecordImport):
                 except InvalidValue as exc:
                     raise InvalidValue(f"field.{key}", value, exc.reason) from None
                 fields[name] = checked
-        return Row(values, tags, uid, created, fields)
+        return Row(values, tags, uid, created, fields, names=names)
 
     def extras(
         self, extras: list[tuple[str, str]], values: dict[str, str]
@@ -475,8 +492,10 @@ class CustomerImport(RecordImport):
 
     def changes(self, ident: int, row: Row) -> dict[str, Any]:
         current = self.conn.execute(_CURRENT, (ident,)).fetchone()
-        stored = dict(zip((*customers.FIELDS, "fields"), current, strict=True))
+        stored = dict(zip((*customers.FIELDS, "fields", *NAME_PART_COLUMNS), current, strict=True))
         changes: dict[str, Any] = {k: v for k, v in row.values.items() if stored[k] != v}
+        if row.names is not None:
+            changes.update({k: v for k, v in row.names.items() if stored[k] != v})
         if row.fields:
             fields = json.loads(stored["fields"] or "{}")
             merged = {**fields, **row.fields}
@@ -485,7 +504,14 @@ class CustomerImport(RecordImport):
         return changes
 
     def write(self, ident: int, changes: dict[str, Any]) -> None:
-        customers.write_changes(self.db, ident, changes, self.now)
+        names = {k: changes[k] for k in NAME_PART_COLUMNS if k in changes}
+        rest = {k: v for k, v in changes.items() if k not in names}
+        customers.write_changes(self.db, ident, rest, self.now)
+        if names:
+            if not rest:
+                names["updated_at"] = self.now
+            sets = ", ".join(f"{k} = ?" for k in names)
+            self.db.execute(f"UPDATE customers SET {sets} WHERE id = ?", [*names.values(), ident])
 
     def insert(self, pending: list[New]) -> None:
         """The rows go into a temporary staging table, then into ``customers`` with one
@@ -503,6 +529,7 @@ class CustomerImport(RecordImport):
                 json.dumps(new.fields, ensure_ascii=False, sort_keys=True) if new.fields else "{}",
                 new.created_at or now,
                 now,
+                *((new.names or {}).get(c) for c in NAME_PART_COLUMNS),
             )
             for new in pending
         ]
@@ -592,6 +619,8 @@ class LeadImport(RecordImport):
         for key, value in record.items():
             if not value or value.isspace():
                 continue
+            if key in _NAME_KEYS:
+                continue  # a lead keeps its name whole
             if key in leads.FIELDS:
                 raw[key] = strip_bidi(value) if key in ("email", "phone") else value
             elif key == "tags":

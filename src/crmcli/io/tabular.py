@@ -667,6 +667,7 @@ _CONTACT: dict[str, tuple[str, int, str | None]] = {
     **{c: ("phone", rank, kind) for rank, (c, kind) in enumerate(_PHONE_COLUMNS)},
 }
 _NAME_PARTS = ("_first", "_middle", "_last")
+_NAME_PART_KEYS = ("name.given", "name.additional", "name.family")  # what the importer keeps
 _NO_DATE = frozenset({"0/0/00", "0/0/0000", "00/00/0000", "0000-00-00"})  # Outlook's "none"
 _DATE_FIELDS = ("birthday", "field.anniversary")
 _NORMALISE = re.compile(r"[^0-9a-z]+")
@@ -968,6 +969,9 @@ def customer_records(
                 joined = " ".join(p.strip() for p in parts if p and p.strip())
                 if joined:
                     out["name"] = joined
+            for key, part in zip(_NAME_PART_KEYS, parts, strict=True):
+                if part and not part.isspace():
+                    out[key] = part.strip()  # kept as given (a vCard export writes them)
         for day in _DATE_FIELDS:
             if out.get(day) in _NO_DATE:
                 del out[day]

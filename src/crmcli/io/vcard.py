@@ -17,6 +17,8 @@ How cards map to customers (and back, so that an export imports without loss):
 
 ====================  ===================================================================
 FN (else N)           name
+N                     its five parts as they came (``name.family`` … ``name.suffix``),
+                      written back as N by the export
 EMAIL, TEL            the preferred (else the first) is ``email`` / ``phone``; the others
                       are custom fields named by kind: ``email_work``, ``phone_mobile``,
                       ``phone_fax`` …, ``email_2`` … when the kind is unknown
@@ -51,6 +53,8 @@ from crmcli.errors import CrmError
 from crmcli.io.tabular import CELL_MAX, BadRow, Item, Record, contact_kind, extra_key, same_contact
 
 PRODID_PREFIX = "-//crmcli//"
+# The parts of N, in its order, as record keys (the importer stores them).
+NAME_KEYS = ("name.family", "name.given", "name.additional", "name.prefix", "name.suffix")
 FOLD_OCTETS = 75  # octets on a line before it is folded (RFC 2426 / 6350)
 
 # Properties left out without a word (photos and the like are never even parsed).
@@ -385,6 +389,11 @@ class _Card:
         if name is None:
             return BadRow("the card has no name (FN or N)")
         out["name"] = name.strip()
+        for prop in by_name.get("N", ())[:1]:  # kept as it came, for the export
+            parts = (self.parts(prop, ";") + [""] * 5)[:5]
+            if any(p.strip() for p in parts):
+                for key, part in zip(NAME_KEYS, parts, strict=True):
+                    _put(out, key, part.strip())
         taken: set[str] = set()
         self.contacts(by_name.get("EMAIL", ()), "email", out, taken)
         self.contacts(by_name.get("TEL", ()), "phone", out, taken)
@@ -590,14 +599,14 @@ def vcard_text(row: Mapping[str, Any]) -> str:
     sites = sorted((k for k in fields if _WEBSITE_FIELD.fullmatch(k)), key=_natural)
     extras = sorted((k for k in fields if _is_extra(k, fields[k])), key=_natural)
     name = str(row["name"])
-    given, _, family = name.rpartition(" ")  # Western order: shows the name as it is
+    parts = name_parts(name, row.get("name_parts"))
     lines = [
         "BEGIN:VCARD",
         "VERSION:3.0",
         f"PRODID:{PRODID_PREFIX}crmcli {__version__}//EN",
         f"UID:{_escape(str(row['uid']))}",
         f"FN:{_escape(name)}",
-        f"N:{_escape(family)};{_escape(given)};;;",
+        "N:" + ";".join(_escape(p) for p in parts),
     ]
     if placed.get("nickname"):
         lines.append(f"NICKNAME:{_escape(placed['nickname'])}")
@@ -661,6 +670,46 @@ def vcard_text(row: Mapping[str, Any]) -> str:
         lines.append(f"REV:{row['updated_at']}")
     lines.append("END:VCARD")
     return "".join(fold(line) + "\r\n" for line in lines)
+
+
+# Vietnamese family names (folded: no case, no diacritics, đ as d).  A name whose first
+# word is one of them is written family name first (Nguyễn Văn An: N:Nguyễn;Văn An).
+_VIETNAMESE_FAMILY = frozenset({
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui",
+    "do", "ho", "ngo", "duong", "ly", "dinh", "truong", "trinh", "doan", "lam", "luong",
+    "mai", "cao", "ha", "quach", "chau", "ta", "thai", "luu", "kieu", "phung", "nghiem",
+    "tang", "khuc", "hua", "tieu", "ong", "dao", "to", "la", "ton", "giang", "lai",
+    "khong", "diep", "trieu", "thach", "tong", "vuong", "quan", "mac", "nong", "lu",
+})  # fmt: skip
+_PART_KEYS = ("family", "given", "additional", "prefix", "suffix")
+
+
+def name_parts(name: str, stored: Mapping[str, str] | None = None) -> list[str]:
+    """The five parts of N (family, given, additional, prefix, suffix) for ``name``.
+
+    The parts an import stored are written as they came, as long as the name still holds
+    the words of the family, given and additional names (a name changed since then drops
+    them).  Otherwise: a name that reads
+    Vietnamese (family name first: its first word is a Vietnamese family name, and its
+    last word is not one, or it has three words or more with Vietnamese letters) has its
+    first word as the family name, the rest as given names (``Nguyễn Văn An`` ->
+    ``Nguyễn;Văn An``); any other name has its last word as the family name (``Anna
+    Schmidt`` -> ``Schmidt;Anna``); one word is the family name alone."""
+    from crmcli.text import fold_key
+
+    if stored:
+        parts = [str(stored.get(k) or "") for k in _PART_KEYS]
+        held = fold_key(name)  # substrings: names in scripts without spaces (王小明)
+        if any(parts[:3]) and all(w in held for part in parts[:3] for w in fold_key(part).split()):
+            return parts
+    words = name.split()
+    if len(words) < 2:
+        return [name.strip(), "", "", "", ""]
+    first, last = fold_key(words[0]), fold_key(words[-1])
+    native = len(words) >= 3 and fold_key(name) != name.casefold()
+    if first in _VIETNAMESE_FAMILY and (last not in _VIETNAMESE_FAMILY or native):
+        return [words[0], " ".join(words[1:]), "", "", ""]
+    return [words[-1], " ".join(words[:-1]), "", "", ""]
 
 
 def _is_extra(key: str, value: str) -> bool:
