@@ -538,3 +538,16 @@ def test_a_database_from_before_name_parts_upgrades_without_loss(
         database.execute("UPDATE customers SET name_family = 'Nguyễn' WHERE id = 1")
     image = database.scalar("SELECT after FROM audit ORDER BY id DESC LIMIT 1")
     assert json.loads(image)["name_family"] == "Nguyễn"
+
+
+def test_forget_erases_name_parts(crm: Any, tmp_path: Path, db_path: Path) -> None:
+    src = tmp_path / "one.vcf"
+    src.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Kovács Jánoska\r\nN:Kovácsné;Jánoska;;;\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    assert crm("customer", "import", str(src)).exit_code == 0
+    assert crm("customer", "forget", "1", "--yes").exit_code == 0
+    assert query(db_path, "SELECT name_family, name_given FROM customers") == [(None, None)]
+    images = " ".join(str(r) for r in query(db_path, "SELECT before, after FROM audit"))
+    assert "Kovácsné" not in images and "Jánoska" not in images

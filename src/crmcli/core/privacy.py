@@ -36,6 +36,8 @@ ERASE: dict[str, dict[str, str]] = {
         "name": "'forgotten customer ' || {id}", "email": "NULL", "phone": "NULL",
         "company": "NULL", "title": "NULL", "address": "NULL", "city": "NULL",
         "birthday": "NULL", "notes": "NULL", "fields": "'{{}}'", "cadence": "NULL",
+        "name_family": "NULL", "name_given": "NULL", "name_additional": "NULL",
+        "name_prefix": "NULL", "name_suffix": "NULL",
     },
     "leads": {
         "name": "'forgotten lead ' || {id}", "email": "NULL", "phone": "NULL",
