@@ -189,9 +189,10 @@ def test_recurring_reminders_are_floating_with_their_rule(crm, book) -> None:
     monthly = found[f"reminder-{book['monthly']}@crmcli"]
     start = monthly.decoded("DTSTART")
     assert start == datetime(2026, 11, 30, 9, 0) and start.tzinfo is None  # local wall time
-    assert monthly["RRULE"] == icalendar.vRecur.from_ical(MONTH_END)
+    # Stored with BYSETPOS (the month's last day), written without: ical.js ignores it.
+    assert monthly["RRULE"] == icalendar.vRecur.from_ical("FREQ=MONTHLY;BYMONTHDAY=-1")
     assert b"DTSTART:20261130T090000" in raw_event(data, f"reminder-{book['monthly']}@crmcli")
-    assert b"RRULE:" + MONTH_END.encode() in data
+    assert b"RRULE:FREQ=MONTHLY;BYMONTHDAY=-1\r\n" in data and b"BYSETPOS" not in data
     assert monthly.decoded("DURATION") == timedelta(minutes=15)
     assert str(monthly["SUMMARY"]) == "Send the invoice"
     assert str(monthly["DESCRIPTION"]) == (

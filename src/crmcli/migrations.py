@@ -504,3 +504,23 @@ def m003_service(conn: sqlite3.Connection) -> None:
     ]
     for sql in undo:
         conn.execute(sql)
+
+
+# A customer's name in its parts, as a vCard's N has them (family; given; additional;
+# prefix; suffix).  NULL when the name was typed whole.
+NAME_PART_COLUMNS = ["name_family", "name_given", "name_additional", "name_prefix", "name_suffix"]
+
+
+@migration
+def m005_name_parts(conn: sqlite3.Connection) -> None:
+    """The parts of a customer's name (from a vCard's N, or first/last name columns), so an
+    export writes them back as they came; the customers' audit images gain them, so undo
+    restores them."""
+    for column in NAME_PART_COLUMNS:
+        conn.execute(f"ALTER TABLE customers ADD COLUMN {column} TEXT")
+    # Every column the table has now, in table order (whatever earlier migrations added).
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(customers)")]
+    triggers = [f"DROP TRIGGER customers_audit_{a}" for a in ("insert", "update", "delete")]
+    triggers += audit_triggers("customers", columns)
+    for sql in triggers:
+        conn.execute(sql)

@@ -37,7 +37,9 @@ def import_(
     whenever one was rejected.  Columns of Google Contacts, Outlook and HubSpot exports and
     of crm customer export are recognised (--map names others); field.KEY columns become
     custom fields.  vCards 2.1, 3.0 and 4.0 (.vcf) are read, photos left out; e-mails and
-    phones beyond the first are kept as custom fields (email_work, phone_mobile, email_2 …).
+    phones beyond the first are kept as custom fields (email_work, phone_mobile, email_2 …);
+    one of those that is not a valid e-mail or phone (a service number like 112) is kept
+    as text in its field with a warning, and the contact is imported.
 
     Example: crm customer import contacts.csv --match email,phone --dry-run
     """
@@ -107,9 +109,10 @@ def export(
         if chosen == "vcard":
             import sys
 
+            from crmcli.core.names import with_name_parts
             from crmcli.io.vcard import write_vcards
 
-            return write_vcards(rows, out or sys.stdout)
+            return write_vcards(with_name_parts(db, rows), out or sys.stdout)
         return emit(rows, customers.COLUMNS, chosen, out=out, raw=raw)
 
     if not to_file or output is None:

@@ -62,9 +62,14 @@ def import_(
     listed.
 
     Read: the title (Deal Name), stage (Deal Stage, by name), amount and currency, close
-    date, and the customer: Associated Contact (a name or an e-mail), Associated Company,
-    or customer_email / customer_id columns.  A deal already there (same title for the same
-    customer) is left as it is.  Any bad row means nothing is imported, unless --skip-bad.
+    date, contract and payment dates, and the customer, found by customer_uid, then
+    e-mail (customer_email, or an e-mail in Associated Contact), then exact name
+    (Associated Contact, customer), then Associated Company; a customer_id column only
+    when nothing else names the customer.  crm deal list output imports with every
+    column it has (uid, closed_at, paid_at, lost_reason …); a won or lost deal without
+    closed_at is closed on its close date.  A deal already there (same uid, or same
+    title for the same customer) is left as it is.  Any bad row means nothing is
+    imported, unless --skip-bad.
 
     Example: crm deal import deals.csv --stage "Contract Sent=proposal" --dry-run
     """

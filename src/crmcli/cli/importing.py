@@ -182,10 +182,13 @@ def run_import(
 
 
 def explain(report: Any, unit: str, what: str, hint: str) -> None:
-    """Every bad row on its own line, then the columns (``what``) that were not imported."""
+    """Every bad row, and every value of a good one kept as text, on its own line in the
+    order of the file; then the columns (``what``) that were not imported."""
     out = sys.stderr
-    for line, message in report.rejected:
-        out.write(f"{unit} {line}: {message}\n")
+    notes = [(line, "", message) for line, message in report.rejected]
+    notes += [(line, "warning: ", message) for line, message in report.warnings]
+    for line, kind, message in sorted(notes, key=lambda note: note[0]):  # by line, stable
+        out.write(f"{kind}{unit} {line}: {message}\n")
     if report.ignored_columns:
         names = ", ".join(repr(c) for c in report.ignored_columns)
         out.write(f"warning: ignored {what} ({hint}): {names}\n")

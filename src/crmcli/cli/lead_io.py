@@ -36,7 +36,9 @@ def import_(
 
     Any bad row means nothing is imported, unless --skip-bad; the exit code is 1 whenever a
     row was rejected.  Columns are read like crm customer import's, plus status (new,
-    contacted, qualified, or lost with lost_reason), score (0-100) and lost_reason.  The
+    contacted, qualified, converted, or lost with lost_reason), score (0-100) and lost_reason;
+    crm lead list output imports back (a converted lead keeps its status, without its
+    customer and deal, which are ids of the other database).  The
     status column applies to new leads; leads already there keep theirs.
 
     Example: crm lead import fair-2026.csv --source event --match email,phone --dry-run

@@ -30,7 +30,7 @@ COLUMNS = (
     "id", "uid", "title", "customer_id", "customer", "stage", "status", "amount", "currency",
     "probability", "weighted", "close_date", "overdue", "closed_at", "lost_reason",
     "contract_number", "contract_start", "contract_end", "payment_due", "paid_at", "notes",
-    "lead_id", "stage_changed_at", "created_at", "updated_at",
+    "lead_id", "stage_changed_at", "created_at", "updated_at", "customer_uid", "customer_email",
 )  # fmt: skip
 STAGE_COLUMNS = ("id", "name", "position", "probability", "kind", "deals")
 HISTORY_COLUMNS = ("changed_at", "from_stage", "to_stage")
@@ -52,7 +52,7 @@ SELECT d.id, d.uid, d.title, d.customer_id, c.name AS customer, s.name AS stage,
        d.close_date, s.kind = 'open' AND coalesce(d.close_date < ?, 0) AS overdue,
        d.closed_at, d.lost_reason, d.contract_number, d.contract_start, d.contract_end,
        d.payment_due, d.paid_at, d.notes, d.lead_id, d.stage_changed_at, d.created_at,
-       d.updated_at
+       d.updated_at, c.uid AS customer_uid, c.email AS customer_email
 FROM deals d JOIN stages s ON s.id = d.stage_id JOIN customers c ON c.id = d.customer_id
 """
 

@@ -174,7 +174,8 @@ def _reminders(db: Database, stamp: str) -> Iterator[str]:
             if "COUNT=" in rule.upper():  # COUNT counts from the first time, not the next
                 start = _instant(anchor_at) or due
             lines.append(f"DTSTART:{_floating_value(start)}")
-            lines.append(fold(f"RRULE:{_floating_until(rule)}"))
+            for value in portable_rules(_floating_until(rule)):
+                lines.append(fold(f"RRULE:{value}"))
         else:
             lines.append(f"DTSTART:{_utc_value(due)}")
         lines.append("DURATION:PT15M")
@@ -232,6 +233,46 @@ def _floating_until(rule: str) -> str:
                 continue
             parts[i] = f"{name}={_floating_value(moment)}"
     return ";".join(parts)
+
+
+_MONTH_END_DAYS = {"28,29": 29, "28,29,30": 30, "28,29,30,31": 31}
+
+
+def portable_rules(rule: str) -> list[str]:
+    """The RRULE value(s) to write for a stored rule, in the form most calendar programs
+    expand alike.  Thunderbird (ical.js) ignores ``BYSETPOS``, so the month-end rules
+    that :mod:`crmcli.core.recurrence` stores with it are written without:
+
+    * monthly on the 31st (last day of shorter months): ``BYMONTHDAY=-1``;
+    * yearly on 29 February (28 February in common years): ``BYMONTH=2;BYMONTHDAY=-1``;
+    * monthly on the 29th or 30th (28/29 February): two rules, ``BYMONTHDAY=30`` and a
+      yearly ``BYMONTH=2;BYMONTHDAY=-1`` (one occurrence set, RFC 5545 3.8.5.3) when the
+      rule repeats every month without COUNT; otherwise (every 2 months, a COUNT) as
+      stored, since no BYSETPOS-free rule says it.
+
+    Any other rule is written as stored."""
+    parts = [piece.partition("=") for piece in rule.split(";") if piece]
+    named = {k.upper(): v for k, _, v in parts}
+    days = _MONTH_END_DAYS.get(named.get("BYMONTHDAY", ""))
+    by = {k for k in named if k.startswith("BY")}
+    if named.get("BYSETPOS") != "-1" or days is None:
+        return [rule]
+    freq = named.get("FREQ", "").upper()
+    kept = [f"{k}={v}" for k, _, v in parts if k.upper() not in ("BYMONTHDAY", "BYSETPOS")]
+    if freq == "MONTHLY" and by == {"BYMONTHDAY", "BYSETPOS"}:
+        if days == 31:
+            return [";".join([*kept, "BYMONTHDAY=-1"])]
+        if "COUNT" in named or named.get("INTERVAL", "1") != "1":
+            return [rule]
+        until = [f"UNTIL={named['UNTIL']}"] if "UNTIL" in named else []
+        return [
+            ";".join([*kept, f"BYMONTHDAY={days}"]),
+            ";".join(["FREQ=YEARLY", *until, "BYMONTH=2", "BYMONTHDAY=-1"]),
+        ]
+    if freq == "YEARLY" and days == 29 and by == {"BYMONTH", "BYMONTHDAY", "BYSETPOS"}:
+        if named["BYMONTH"] == "2":
+            return [";".join([*kept, "BYMONTHDAY=-1"])]
+    return [rule]
 
 
 # -- birthdays, deals, tickets ------------------------------------------------------------

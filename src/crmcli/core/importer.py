@@ -29,7 +29,8 @@ from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue
 from crmcli.io.tabular import IGNORED, BadRow
-from crmcli.text import clean
+from crmcli.migrations import NAME_PART_COLUMNS
+from crmcli.text import NAME_MAX, clean
 
 MATCH_KEYS = ("uid", "email", "phone")
 BATCH_ROWS = 5000  # new customers held before they are written (see CustomerImport.insert)
@@ -38,7 +39,10 @@ UID_MAX = 200
 Record = Mapping[str, str | None]
 
 _FIELDS = frozenset(customers.FIELDS)
-_INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at")
+# Record keys of a name's parts ("name.family" …) -> their columns ("name_family" …).
+_NAME_KEYS = {f"name.{c.removeprefix('name_')}": c for c in NAME_PART_COLUMNS}
+_INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at",
+                   *NAME_PART_COLUMNS)  # fmt: skip
 _COLUMN_LIST = ", ".join(_INSERT_COLUMNS)
 _STAGING = "temp.import_staging"
 _STAGING_SHAPE = f"SELECT {_COLUMN_LIST} FROM customers WHERE 0"
@@ -51,7 +55,10 @@ _LOOKUP = {
     "email": "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
     "phone": "SELECT id FROM customers WHERE phone = ? ORDER BY id LIMIT 1",
 }
-_CURRENT = f"SELECT {', '.join(customers.FIELDS)}, fields FROM customers WHERE id = ?"
+_CURRENT = (
+    f"SELECT {', '.join(customers.FIELDS)}, fields, {', '.join(NAME_PART_COLUMNS)} "
+    "FROM customers WHERE id = ?"
+)
 _TAG_SPLIT = re.compile(r"\s*:::\s*|[,;]")
 _TAG_JUNK = re.compile(r"[^\w.:/+-]+")
 _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
@@ -69,6 +76,9 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     customers_added: int = 0  # by a deal import, for deals whose customer was missing
+    # Values of good rows that were kept as text or dropped, with their line.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    line: int = 0  # the line of the record being imported
 
     @property
     def good(self) -> int:
@@ -148,6 +158,9 @@ class Row:
     fields: dict[str, str] = field(default_factory=dict)  # a customer's custom fields
     status: str | None = None  # a lead's status and lost reason
     lost_reason: str | None = None
+    status_at: str | None = None  # when a lead's status last changed, when it was converted
+    converted_at: str | None = None
+    names: dict[str, str | None] | None = None  # a customer's name parts, by column
 
 
 @dataclass(slots=True)
@@ -162,6 +175,9 @@ class New:
     fields: dict[str, str] = field(default_factory=dict)
     status: str | None = None
     lost_reason: str | None = None
+    status_at: str | None = None
+    converted_at: str | None = None
+    names: dict[str, str | None] | None = None
 
 
 class RecordImport:
@@ -208,7 +224,7 @@ class RecordImport:
 
     def new(self, row: Row) -> New:
         return New(self.next_id, row.uid or str(uuid.uuid4()), row.values, set(row.tags),
-                   row.created_at, row.fields)  # fmt: skip
+                   row.created_at, row.fields, names=row.names)  # fmt: skip
 
     def changes(self, ident: int, row: Row) -> dict[str, Any]:
         """The columns ``row`` changes on the stored record ``ident``."""
@@ -300,6 +316,9 @@ class RecordImport:
             if new.fields.get(key) != value:
                 new.fields[key] = value
                 changed = True
+        if row.names is not None and row.names != new.names:
+            new.names = row.names
+            changed = True
         if changed:
             self.remember(new)
         return changed
@@ -358,9 +377,12 @@ def run_import(
         if isinstance(record, BadRow):
             reject((line, record.reason))
             continue
+        report.line = line
+        noted = len(report.warnings)
         try:
             run.one(record)
         except (InvalidValue, RowError) as exc:
+            del report.warnings[noted:]  # the whole row is reported instead
             reject((line, str(exc)))
     run.flush()
     report.ignored_columns = list(run.ignored)
@@ -389,11 +411,16 @@ class CustomerImport(RecordImport):
         tags: tuple[str, ...] = ()
         uid = created = None
         extras: list[tuple[str, str]] = []
+        names: dict[str, str | None] | None = None
         for key, value in record.items():
             if not value or value.isspace():
                 continue
-            if key in _FIELDS:
-                raw[key] = value
+            if key in _NAME_KEYS:
+                if names is None:
+                    names = dict.fromkeys(NAME_PART_COLUMNS)
+                names[_NAME_KEYS[key]] = clean(value, field=key, limit=NAME_MAX)
+            elif key in _FIELDS:
+                raw[key] = strip_bidi(value) if key in ("email", "phone") else value
             elif key.startswith("field."):
                 custom.append((key[6:], value))
             elif key.startswith("extra."):
@@ -420,30 +447,41 @@ class CustomerImport(RecordImport):
                 except InvalidValue as exc:
                     raise InvalidValue(f"field.{key}", value, exc.reason) from None
                 fields[name] = checked
-        return Row(values, tags, uid, created, fields)
+        return Row(values, tags, uid, created, fields, names=names)
 
     def extras(
         self, extras: list[tuple[str, str]], values: dict[str, str]
     ) -> list[tuple[str, str]]:
         """Other e-mails and phones (``email_work``, ``phone_2`` …) validated like the
-        customer's own; one that repeats the customer's, or an earlier one, is dropped."""
+        customer's own; one that repeats the customer's, or an earlier one, is dropped.  One
+        that is not a valid e-mail or phone (a service number like 112) does not reject the
+        contact: it is kept as text in its custom field, and reported as a warning."""
         from crmcli.validate import normalize_email, normalize_phone
 
         kept: list[tuple[str, str]] = []
         seen = {k: [values[k]] if k in values else [] for k in ("email", "phone")}
-        for key, value in extras:
+        for key, given in extras:
             kind = key.partition("_")[0]
-            if kind == "email":
-                checked = normalize_email(value, field=key)
-                same = [v.translate(_ASCII_LOWER) for v in seen["email"]]
-                if checked.translate(_ASCII_LOWER) in same:
-                    continue
-            elif kind == "phone":
-                checked = normalize_phone(value, country=self.config.country, field=key)
-                if checked in seen["phone"]:
-                    continue
-            else:
-                raise RowError(f"{key}: not another e-mail or phone")
+            value = strip_bidi(given)
+            try:
+                if kind == "email":
+                    checked = normalize_email(value, field=key)
+                    same = [v.translate(_ASCII_LOWER) for v in seen["email"]]
+                    if checked.translate(_ASCII_LOWER) in same:
+                        continue
+                elif kind == "phone":
+                    checked = normalize_phone(value, country=self.config.country, field=key)
+                    if checked in seen["phone"]:
+                        continue
+                else:
+                    raise RowError(f"{key}: not another e-mail or phone")
+            except InvalidValue as exc:
+                what = "an e-mail address" if kind == "email" else "a phone number"
+                self.report.warnings.append((self.report.line,
+                    f"{key} {value!r} is not {what} ({exc.reason}); kept as text in the "
+                    f"custom field {key}"))  # fmt: skip
+                kept.append((key, value))
+                continue
             seen[kind].append(checked)
             kept.append((key, checked))
         return kept
@@ -454,8 +492,10 @@ class CustomerImport(RecordImport):
 
     def changes(self, ident: int, row: Row) -> dict[str, Any]:
         current = self.conn.execute(_CURRENT, (ident,)).fetchone()
-        stored = dict(zip((*customers.FIELDS, "fields"), current, strict=True))
+        stored = dict(zip((*customers.FIELDS, "fields", *NAME_PART_COLUMNS), current, strict=True))
         changes: dict[str, Any] = {k: v for k, v in row.values.items() if stored[k] != v}
+        if row.names is not None:
+            changes.update({k: v for k, v in row.names.items() if stored[k] != v})
         if row.fields:
             fields = json.loads(stored["fields"] or "{}")
             merged = {**fields, **row.fields}
@@ -464,7 +504,14 @@ class CustomerImport(RecordImport):
         return changes
 
     def write(self, ident: int, changes: dict[str, Any]) -> None:
-        customers.write_changes(self.db, ident, changes, self.now)
+        names = {k: changes[k] for k in NAME_PART_COLUMNS if k in changes}
+        rest = {k: v for k, v in changes.items() if k not in names}
+        customers.write_changes(self.db, ident, rest, self.now)
+        if names:
+            if not rest:
+                names["updated_at"] = self.now
+            sets = ", ".join(f"{k} = ?" for k in names)
+            self.db.execute(f"UPDATE customers SET {sets} WHERE id = ?", [*names.values(), ident])
 
     def insert(self, pending: list[New]) -> None:
         """The rows go into a temporary staging table, then into ``customers`` with one
@@ -482,6 +529,7 @@ class CustomerImport(RecordImport):
                 json.dumps(new.fields, ensure_ascii=False, sort_keys=True) if new.fields else "{}",
                 new.created_at or now,
                 now,
+                *((new.names or {}).get(c) for c in NAME_PART_COLUMNS),
             )
             for new in pending
         ]
@@ -503,9 +551,17 @@ _LEAD_EXTRA_COLUMNS = {
     "score": "score", "lead_score": "score", "rating": "score",
     "lost_reason": "lost_reason", "reason_lost": "lost_reason",
 }  # fmt: skip
-# Read-only columns of `crm lead list` output: not imported, not worth a warning.
-_LEAD_READ_ONLY = frozenset(
-    {"customer_id", "deal_id", "converted_at", "status_changed_at", "last_contacted"}
+# Read-only columns of `crm lead list` output: not imported, not worth a warning (the
+# customer and deal of a converted lead are ids of the database the list came from).
+_LEAD_READ_ONLY = frozenset({"customer_id", "deal_id", "last_contacted"})
+_LEAD_TIMES = {"status_changed_at": "status_at", "converted_at": "converted_at"}
+# A converted lead of another database comes with its conversion time; its customer and
+# deal (ids over there) are not linked.
+_LEAD_INSERT_COLUMNS = ("id", "uid", *leads.FIELDS, "status", "lost_reason", "converted_at",
+                        "status_changed_at", "created_at", "updated_at")  # fmt: skip
+_LEAD_INSERT = (
+    f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_LEAD_INSERT_COLUMNS))})"
 )
 _LEAD_LOOKUP = {
     "uid": "SELECT id FROM leads WHERE uid = ?",
@@ -559,11 +615,14 @@ class LeadImport(RecordImport):
         raw: dict[str, str | int | None] = {}
         tags: tuple[str, ...] = ()
         uid = created = status = lost_reason = None
+        times: dict[str, str] = {}
         for key, value in record.items():
             if not value or value.isspace():
                 continue
+            if key in _NAME_KEYS:
+                continue  # a lead keeps its name whole
             if key in leads.FIELDS:
-                raw[key] = value
+                raw[key] = strip_bidi(value) if key in ("email", "phone") else value
             elif key == "tags":
                 tags = self.tags(value)
             elif key == "uid":
@@ -579,20 +638,24 @@ class LeadImport(RecordImport):
                     raw["score"] = value
                 elif target == "lost_reason":
                     lost_reason = leads.check_reason(value, "lost_reason")
+                elif norm in _LEAD_TIMES:
+                    try:
+                        times[_LEAD_TIMES[norm]] = created_at_value(value)
+                    except InvalidValue as exc:
+                        raise exc.with_field(norm) from None
                 elif norm not in _LEAD_READ_ONLY:
                     self.ignore(key)
         data = leads.prepare(raw, self.config)
         values = {k: v for k, v in data.values.items() if v is not None}
-        return Row(values, tags, uid, created, status=status, lost_reason=lost_reason)
+        return Row(
+            values, tags, uid, created, status=status, lost_reason=lost_reason,
+            status_at=times.get("status_at"), converted_at=times.get("converted_at"),
+        )  # fmt: skip
 
     def check_new(self, row: Row) -> None:
         if "name" not in row.values:
             raise RowError("no name; a new lead needs one")
         status = row.status or "new"
-        if status == "converted":
-            raise RowError(
-                "status converted cannot be imported; import the lead, then crm lead convert"
-            )
         if status == "lost" and row.lost_reason is None:
             raise RowError("status lost needs a lost_reason column")
 
@@ -601,9 +664,13 @@ class LeadImport(RecordImport):
         if "source" not in values and self.source is not None:
             values["source"] = self.source
         status = row.status or "new"
+        converted = None
+        if status == "converted":
+            converted = row.converted_at or row.status_at or self.now
         return New(self.next_id, row.uid or str(uuid.uuid4()), values, set(row.tags),
                    row.created_at, status=status,
-                   lost_reason=row.lost_reason if status == "lost" else None)  # fmt: skip
+                   lost_reason=row.lost_reason if status == "lost" else None,
+                   status_at=row.status_at or converted, converted_at=converted)  # fmt: skip
 
     def changes(self, ident: int, row: Row) -> dict[str, Any]:
         """Not the status: an existing lead keeps its own."""
@@ -621,17 +688,31 @@ class LeadImport(RecordImport):
         """The leads and their first status changes (executemany)."""
         now = self.now
         self.db.executemany(
-            leads.INSERT,
+            _LEAD_INSERT,
             [
                 (new.id, new.uid, *(new.values.get(f) for f in leads.FIELDS), new.status,
-                 new.lost_reason, now, new.created_at or now, now)
+                 new.lost_reason, new.converted_at, new.status_at or now,
+                 new.created_at or now, now)
                 for new in pending
             ],
         )  # fmt: skip
         self.db.executemany(
             leads.INSERT_CHANGE,
-            [(new.id, None, new.status, new.lost_reason, now) for new in pending],
-        )
+            [(new.id, None, new.status, new.lost_reason, new.status_at or now)
+             for new in pending],
+        )  # fmt: skip
+
+
+_BIDI = str.maketrans(dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+))  # fmt: skip
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidi controls (U+200E, U+202A … U+202E, U+2066 … U+2069, U+061C):
+    phones copied from right-to-left text come wrapped in them, and they are never part of
+    an e-mail or a phone number."""
+    return text.translate(_BIDI) if not text.isascii() else text
 
 
 def split_tags(text: str) -> tuple[str, ...]:
@@ -689,10 +770,16 @@ def created_at_value(text: str) -> str:
 _WON_NAMES = frozenset({"closed won", "closedwon", "won", "closed - won", "closed-won"})
 _LOST_NAMES = frozenset({"closed lost", "closedlost", "lost", "closed - lost", "closed-lost"})
 _DATE_TIME = re.compile(r"(\d{4}-\d\d-\d\d)[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
+_DATE_ONLY = re.compile(r"\d{4}-\d\d-\d\d")
+_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)\Z", re.IGNORECASE)
 _EMAIL_IN = re.compile(r"[^\s<>()\[\],;]+@[^\s<>()\[\],;]+\.[^\s<>()\[\],;]+")
-_DEAL_FIELDS = ("title", "amount", "currency", "close_date", "probability", "notes")
-_DEAL_KNOWN = frozenset({*_DEAL_FIELDS, "stage", "customer", "company", "customer_email",
-                         "customer_id", "lost_reason", "uid", "amount_minor"})  # fmt: skip
+_DEAL_FIELDS = ("title", "amount", "currency", "close_date", "probability", "notes",
+                "contract_number", "contract_start", "contract_end", "payment_due")  # fmt: skip
+# Instants a deal import keeps as they were (crm deal list output, HubSpot's Create Date).
+_DEAL_INSTANTS = ("closed_at", "paid_at", "created_at")
+_DEAL_KNOWN = frozenset({*_DEAL_FIELDS, *_DEAL_INSTANTS, "stage", "status", "customer", "company",
+                         "customer_email", "customer_id", "customer_uid", "lost_reason", "uid",
+                         "amount_minor", "stage_probability"})  # fmt: skip
 LOST_REASON_DEFAULT = "lost before the import"
 
 
@@ -758,15 +845,16 @@ class _DealImport:
     def one(self, record: Record) -> None:
         from crmcli.core import deals
 
-        values = {k: v for k, v in record.items() if v is not None and v.strip()}
+        values = {k: v.strip() for k, v in record.items() if v is not None and v.strip()}
         for key in values:
             if key not in _DEAL_KNOWN and key not in self.ignored:
                 self.ignored[key] = None
         raw: dict[str, str | None] = {k: values.get(k) for k in _DEAL_FIELDS}
         if raw["close_date"]:
-            stamp = _DATE_TIME.fullmatch(raw["close_date"].strip())
+            stamp = _DATE_TIME.fullmatch(raw["close_date"])
             raw["close_date"] = stamp.group(1) if stamp else raw["close_date"]
-        if "amount_minor" in values and not raw["amount"]:  # crm deal list output
+        ours = "amount_minor" in values  # crm deal list output
+        if ours and not raw["amount"]:
             from crmcli.money import to_decimal_text
 
             code = values.get("currency") or self.config.currency
@@ -774,19 +862,22 @@ class _DealImport:
                 raw["amount"] = to_decimal_text(int(values["amount_minor"]), code)
             except ValueError:
                 raise InvalidValue("amount", values["amount_minor"], "not a whole number") from None
+        stage = self.stage(values.get("stage"), values.get("status"))
+        if ours and raw["probability"] == str(stage["probability"]):
+            raw["probability"] = None  # the stage's own probability, not one set on the deal
         data = deals.prepare(raw, self.config)
         if not data.values.get("title"):
             raise RowError("no title; a deal needs one (a Deal Name or title column)")
-        stage = self.stage(values.get("stage"))
         reason = None
         if stage["kind"] == "lost":
             reason = clean(
                 values.get("lost_reason") or LOST_REASON_DEFAULT, field="lost_reason", limit=1000
             )
-        uid = values.get("uid")
-        if uid and self.db.scalar("SELECT 1 FROM deals WHERE uid = ?", (uid.strip(),)):
+        uid = clean(values["uid"], field="uid", limit=UID_MAX) if "uid" in values else None
+        if uid and self.db.scalar("SELECT 1 FROM deals WHERE uid = ?", (uid,)):
             self.report.unchanged += 1
             return
+        instants = {k: deal_instant(values[k], k) for k in _DEAL_INSTANTS if k in values}
         customer_id = self.customer(values)
         same = self.db.scalar(
             "SELECT 1 FROM deals WHERE customer_id = ? AND title = ?",
@@ -802,10 +893,55 @@ class _DealImport:
             deals.won(self.db, deal_id)
         elif stage["kind"] == "lost":
             deals.lost(self.db, deal_id, reason or LOST_REASON_DEFAULT)
+        self.keep(deal_id, stage["kind"], uid, instants, data.values.get("close_date"))
         self.report.added += 1
 
-    def stage(self, name: str | None) -> dict[str, Any]:
+    def keep(
+        self, deal_id: int, kind: str, uid: str | None, instants: Mapping[str, str],
+        close_date: str | None,
+    ) -> None:  # fmt: skip
+        """What the file says of the deal's past: its uid, when it was created, closed
+        (else, for a won or lost deal, its close date) and paid."""
+        from crmcli.clock import utc_now_iso
+
+        now = utc_now_iso()
+        sets: dict[str, str] = {}
+        if uid:
+            sets["uid"] = uid
+        closed = None
+        if kind != "open":
+            closed = instants.get("closed_at")
+            if closed is None and close_date:
+                closed = min(_local_noon(close_date), now)
+            if closed is not None:
+                sets["closed_at"] = sets["stage_changed_at"] = closed
+            if kind == "won" and "paid_at" in instants:
+                sets["paid_at"] = instants["paid_at"]
+        created = instants.get("created_at")
+        if created is None and closed is not None and closed < now:
+            created = closed  # a deal closed before the import was not created after it
+        if created is not None:
+            sets["created_at"] = created
+            self.db.execute(
+                "UPDATE deal_stage_changes SET at = ? WHERE deal_id = ? AND from_stage_id IS NULL",
+                (created, deal_id),
+            )
+        if closed is not None:
+            self.db.execute(
+                "UPDATE deal_stage_changes SET at = ? WHERE deal_id = ? "
+                "AND from_stage_id IS NOT NULL",
+                (closed, deal_id),
+            )
+        if sets:
+            assignments = ", ".join(f"{k} = ?" for k in sets)
+            self.db.execute(
+                f"UPDATE deals SET {assignments} WHERE id = ?", [*sets.values(), deal_id]
+            )
+
+    def stage(self, name: str | None, status: str | None = None) -> dict[str, Any]:
         if name is None or not name.strip():
+            if status in ("won", "lost") and status in self.ends:
+                return self.ends[status]
             if self.first_open is None:
                 raise CrmError("there are no open stages; add one: crm deal stages add NAME")
             return self.first_open
@@ -815,6 +951,8 @@ class _DealImport:
             folded = ours.casefold()
         elif folded not in self.names:
             kind = "won" if folded in _WON_NAMES else "lost" if folded in _LOST_NAMES else None
+            if kind is None and status in ("won", "lost"):
+                kind = status  # crm deal list output of a database with other stage names
             if kind is not None and kind in self.ends:
                 return self.ends[kind]
         found = self.names.get(folded)
@@ -828,21 +966,24 @@ class _DealImport:
         return found
 
     def customer(self, values: Mapping[str, str]) -> int:
-        """The customer of a deal: by id, e-mail, name, or company name; else a new one."""
+        """The customer of a deal: by uid, e-mail, exact name, or company name; by id only
+        when the record names the customer no other way (an id is local to the database
+        the file came from); else a new one (``--create-customers``)."""
         db = self.db
-        number = values.get("customer_id", "").strip()
-        if number:
-            found = db.scalar("SELECT id FROM customers WHERE id = ?", (number,))
-            if found is not None:
-                return int(found)
-        person = values.get("customer", "").strip()
-        company = values.get("company", "").strip()
-        email = values.get("customer_email", "").strip()
+        uid = values.get("customer_uid", "")
+        number = values.get("customer_id", "")
+        person = values.get("customer", "")
+        company = values.get("company", "")
+        email = values.get("customer_email", "")
         if not email:
             hit = _EMAIL_IN.search(person)
             email = hit.group(0) if hit else ""
             if hit and person == email:
                 person = ""
+        if uid:
+            found = db.scalar("SELECT id FROM customers WHERE uid = ?", (uid,))
+            if found is not None:
+                return int(found)
         if email:
             found = db.scalar(
                 "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
@@ -863,19 +1004,61 @@ class _DealImport:
             if ids:
                 raise RowError(
                     f"several customers are called {who!r}; "
-                    "give a customer_email or customer_id column"
+                    "give a customer_email or customer_uid column"
                 )
         who = person or company or email
-        if number and not who:
-            raise RowError(f"no customer {number}")
-        if not who:
+        if not who and not uid:
+            if number:
+                found = db.scalar("SELECT id FROM customers WHERE id = ?", (number,))
+                if found is not None:
+                    return int(found)
+                raise RowError(f"no customer {number}")
             raise RowError("no customer (an Associated Contact, Associated Company or customer)")
-        if not self.create:
+        if not self.create or not who:
+            shown = repr(who) if who else f"with uid {uid}"
             raise RowError(
-                f"no customer {who!r}; import the contacts first, or use --create-customers"
+                f"no customer {shown}; import the contacts first, or use --create-customers"
             )
         raw = {"name": person or company or email, "email": email or None,
                "company": company or None}  # fmt: skip
         data = customers.prepare({k: v for k, v in raw.items() if v}, self.config)
         self.report.customers_added += 1
-        return customers.add(db, data)
+        customer_id = customers.add(db, data)
+        if uid and db.scalar("SELECT 1 FROM customers WHERE uid = ?", (uid,)) is None:
+            checked = clean(uid, field="customer_uid", limit=UID_MAX)
+            db.execute("UPDATE customers SET uid = ? WHERE id = ?", (checked, customer_id))
+        return customer_id
+
+
+def deal_instant(text: str, field: str) -> str:
+    """An instant of a deal file as UTC ISO text: with a zone (``Z``, ``+07:00``) as it
+    says, without one in local time (HubSpot's ``2026-09-01 10:00``), a date alone at
+    local noon."""
+    value = text.strip()
+    if _UTC_TEXT.match(value):
+        return value
+    from datetime import datetime
+
+    from crmcli.clock import to_utc_iso
+
+    if _DATE_ONLY.fullmatch(value):
+        return _local_noon(value, field)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidValue(field, text, "not a date and time like 2026-11-23T09:00:00Z") from None
+    if moment.tzinfo is None and not _ZONED.search(value):
+        moment = moment.astimezone()  # local wall time
+    return to_utc_iso(moment)
+
+
+def _local_noon(day: str, field: str = "close_date") -> str:
+    from datetime import date, datetime, time
+
+    from crmcli.clock import to_utc_iso
+
+    try:
+        value = date.fromisoformat(day)
+    except ValueError:
+        raise InvalidValue(field, day, "not a date like 2026-11-23") from None
+    return to_utc_iso(datetime.combine(value, time(12)).astimezone())

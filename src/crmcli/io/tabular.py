@@ -124,6 +124,9 @@ class Input:
     def records(self) -> Iterator[Item]:
         """The raw records, streamed, with their column names as the file has them (for a
         vCard: already customer fields, see :mod:`crmcli.io.vcard`)."""
+        if self.fmt == "vcard":
+            yield from self._vcards()
+            return
         if self._text is None:
             self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
         text = self._text
@@ -133,10 +136,6 @@ class Input:
             items = read_tsv(text)
         elif self.fmt == "json":
             items = read_json(text)
-        elif self.fmt == "vcard":
-            from crmcli.io.vcard import read_vcards
-
-            items = read_vcards(text)
         else:
             items = read_jsonl(text)
         try:
@@ -144,10 +143,27 @@ class Input:
         except UnicodeDecodeError:
             raise self.undecodable() from None
 
-    def undecodable(self) -> CrmError:
+    def _vcards(self) -> Iterator[Item]:
+        """The cards, from lines read as bytes (see :func:`crmcli.io.vcard.text_lines`)."""
+        from crmcli.io.vcard import Undecodable, read_vcards, text_lines
+
+        lines = text_lines(self._binary, self.encoding)
+        if lines is None:  # UTF-16 or UTF-32: as text
+            self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
+            try:
+                yield from read_vcards(self._text)
+            except UnicodeDecodeError:
+                raise self.undecodable() from None
+            return
+        try:
+            yield from read_vcards(lines)
+        except Undecodable as exc:
+            raise self.undecodable((exc.line, exc.byte)) from None
+
+    def undecodable(self, found: tuple[int, int | None] | None = None) -> CrmError:
         """The error for text that is not in the file's encoding, naming the first line
-        that is not (found by reading the file again from the start)."""
-        line, byte = _first_undecodable(self._binary, self.encoding)
+        that is not (``found``, else found by reading the file again from the start)."""
+        line, byte = found or _first_undecodable(self._binary, self.encoding)
         where = f"line {line}" if line else "the file"
         shown = f" (byte 0x{byte:02x})" if byte is not None else ""
         if self.encoding_given:
@@ -618,7 +634,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "birthday": ("birthday", "date_of_birth", "dob", "birth_date", "birthdate"),
     "notes": ("notes", "note", "comments", "comment", "description"),
-    "source": ("source", "lead_source", "original_source"),
+    "source": ("source", "lead_source", "original_source", "original_traffic_source"),
     "tags": ("tags", "tag", "labels", "label", "categories", "category", "group_membership",
              "groups"),
     "uid": ("uid",),
@@ -677,6 +693,7 @@ _CONTACT: dict[str, tuple[str, int, str | None]] = {
     **{c: ("phone", rank, kind) for rank, (c, kind) in enumerate(_PHONE_COLUMNS)},
 }
 _NAME_PARTS = ("_first", "_middle", "_last")
+_NAME_PART_KEYS = ("name.given", "name.additional", "name.family")  # what the importer keeps
 _NO_DATE = frozenset({"0/0/00", "0/0/0000", "00/00/0000", "0000-00-00"})  # Outlook's "none"
 _DATE_FIELDS = ("birthday", "field.anniversary")
 _NORMALISE = re.compile(r"[^0-9a-z]+")
@@ -978,6 +995,9 @@ def customer_records(
                 joined = " ".join(p.strip() for p in parts if p and p.strip())
                 if joined:
                     out["name"] = joined
+            for key, part in zip(_NAME_PART_KEYS, parts, strict=True):
+                if part and not part.isspace():
+                    out[key] = part.strip()  # kept as given (a vCard export writes them)
         for day in _DATE_FIELDS:
             if out.get(day) in _NO_DATE:
                 del out[day]
@@ -1047,6 +1067,15 @@ DEAL_ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "description", "deal_description"),
     "lost_reason": ("lost_reason", "closed_lost_reason"),
     "uid": ("uid",),
+    "customer_uid": ("customer_uid",),
+    "status": ("status",),
+    "contract_number": ("contract_number",),
+    "contract_start": ("contract_start",),
+    "contract_end": ("contract_end",),
+    "payment_due": ("payment_due",),
+    "closed_at": ("closed_at",),
+    "paid_at": ("paid_at",),
+    "created_at": ("created_at", "create_date", "createdate"),
 }  # fmt: skip
 _DEAL_TARGET = {
     alias: (target, rank)
@@ -1055,9 +1084,7 @@ _DEAL_TARGET = {
 }
 # Columns of crm deal list output that a deal import does not read.
 _DEAL_OUTPUT = frozenset({
-    "id", "status", "weighted", "overdue", "closed_at", "contract_number", "contract_start",
-    "contract_end", "payment_due", "paid_at", "lead_id", "stage_changed_at", "created_at",
-    "updated_at",
+    "id", "weighted", "overdue", "lead_id", "stage_changed_at", "updated_at",
 })  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """vCard in and out: cards (2.1, 3.0, 4.0) read as customer records; customers written as
 vCard 3.0.
 
-Reading streams: physical lines are unfolded into logical lines (folding, and the soft line
+Reading streams: lines are read as bytes and decoded one by one (:func:`text_lines`: a
+character cut by folding, a ``CHARSET=`` on an 8-bit value, CR CR LF line ends), then
+unfolded into logical lines (folding, and the soft line
 breaks of 2.1 quoted-printable), grouped into cards from ``BEGIN:VCARD`` to ``END:VCARD``,
 and each card, once complete, is parsed line by line with vobject's content-line parser
 (names, groups, parameters).  Values are decoded here (quoted-printable with its CHARSET,
@@ -15,6 +17,8 @@ How cards map to customers (and back, so that an export imports without loss):
 
 ====================  ===================================================================
 FN (else N)           name
+N                     its five parts as they came (``name.family`` … ``name.suffix``),
+                      written back as N by the export
 EMAIL, TEL            the preferred (else the first) is ``email`` / ``phone``; the others
                       are custom fields named by kind: ``email_work``, ``phone_mobile``,
                       ``phone_fax`` …, ``email_2`` … when the kind is unknown
@@ -43,12 +47,14 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from crmcli.errors import CrmError
 from crmcli.io.tabular import CELL_MAX, BadRow, Item, Record, contact_kind, extra_key, same_contact
 
 PRODID_PREFIX = "-//crmcli//"
+# The parts of N, in its order, as record keys (the importer stores them).
+NAME_KEYS = ("name.family", "name.given", "name.additional", "name.prefix", "name.suffix")
 FOLD_OCTETS = 75  # octets on a line before it is folded (RFC 2426 / 6350)
 
 # Properties left out without a word (photos and the like are never even parsed).
@@ -73,6 +79,100 @@ _NO_PREF = 101  # 4.0 PREF runs from 1 (most preferred) to 100
 
 
 # -- reading ------------------------------------------------------------------------------
+
+
+class Undecodable(ValueError):
+    """A line of a vCard file that is neither in its CHARSET nor in the file's encoding."""
+
+    def __init__(self, line: int, byte: int | None) -> None:
+        super().__init__(f"line {line} cannot be decoded")
+        self.line = line
+        self.byte = byte
+
+
+_CHARSET = re.compile(rb'(?i);[ \t]*charset[ \t]*=[ \t]*"?([a-z0-9_.:-]+)')
+_QP_BYTES = re.compile(rb"(?i)quoted-printable")
+_ASCII_SAMPLE = "BEGIN:VCARD\r\n :;=,"
+
+
+def text_lines(binary: BinaryIO, encoding: str) -> Iterator[str] | None:
+    """The physical lines of a vCard file as text, decoded line by line (``None`` for an
+    encoding that is not ASCII-compatible, such as UTF-16: read those as text).
+
+    Read as bytes first because address books write what a text reader would get wrong:
+    a line folded inside a multi-byte UTF-8 character (ownCloud), a ``CHARSET=`` on a plain
+    8-bit 2.1 value (``N;CHARSET=ISO-8859-1:Müller`` in Latin-1 bytes: that CHARSET
+    decodes the line and its folded continuation, and when the bytes are not in it, the
+    file's encoding does), and CR CR LF line ends (one line end, like CR LF, LF or CR)."""
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding  # a BOM is dropped below
+    try:
+        ascii_ok = _ASCII_SAMPLE.encode(codec) == _ASCII_SAMPLE.encode("ascii")
+    except (LookupError, UnicodeError):
+        ascii_ok = False
+    if not ascii_ok:
+        return None
+    return _text_lines(binary, codec)
+
+
+def _text_lines(binary: BinaryIO, encoding: str) -> Iterator[str]:
+    utf8 = encoding in ("utf-8", "utf_8")
+    number = 0
+    carried = b""  # the start of a character cut by folding, for the continuation line
+    charset: str | None = None  # the CHARSET of the logical line being read
+    for raw in _physical_lines(binary):
+        number += 1
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        folded = raw[:1] in (b" ", b"\t")
+        if carried:
+            if not folded:
+                raise Undecodable(number - 1, carried[0])
+            raw, carried = raw[:1] + carried + raw[1:], b""
+        if not folded:
+            match = _CHARSET.search(raw.partition(b":")[0])
+            qp = _QP_BYTES.search(raw.partition(b":")[0])
+            charset = match.group(1).decode("ascii") if match and not qp else None
+        if utf8:
+            cut = _cut_character(raw)
+            if cut:
+                raw, carried = raw[:-cut], raw[-cut:]
+        yield _decode_line(raw, number, encoding, charset if not raw.isascii() else None)
+    if carried:
+        raise Undecodable(number, carried[0])
+
+
+def _physical_lines(binary: BinaryIO) -> Iterator[bytes]:
+    """Lines without their ends: LF, CR LF, CR CR LF, or a lone CR."""
+    for chunk in binary:
+        body = chunk.rstrip(b"\n").rstrip(b"\r")
+        if b"\r" in body:
+            yield from body.split(b"\r")
+        else:
+            yield body
+
+
+def _cut_character(raw: bytes) -> int:
+    """How many bytes at the end of ``raw`` begin a UTF-8 character that is not complete."""
+    for back in range(1, min(4, len(raw)) + 1):
+        byte = raw[-back]
+        if byte < 0x80:
+            return 0
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return back if back < need else 0
+    return 0
+
+
+def _decode_line(raw: bytes, number: int, encoding: str, charset: str | None) -> str:
+    if charset is not None:
+        try:
+            return raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass  # not in its CHARSET (or an unknown one): the file's encoding decides
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Undecodable(number, raw[exc.start]) from None
 
 
 def read_vcards(lines: Iterable[str]) -> Iterator[Item]:
@@ -289,6 +389,11 @@ class _Card:
         if name is None:
             return BadRow("the card has no name (FN or N)")
         out["name"] = name.strip()
+        for prop in by_name.get("N", ())[:1]:  # kept as it came, for the export
+            parts = (self.parts(prop, ";") + [""] * 5)[:5]
+            if any(p.strip() for p in parts):
+                for key, part in zip(NAME_KEYS, parts, strict=True):
+                    _put(out, key, part.strip())
         taken: set[str] = set()
         self.contacts(by_name.get("EMAIL", ()), "email", out, taken)
         self.contacts(by_name.get("TEL", ()), "phone", out, taken)
@@ -494,14 +599,14 @@ def vcard_text(row: Mapping[str, Any]) -> str:
     sites = sorted((k for k in fields if _WEBSITE_FIELD.fullmatch(k)), key=_natural)
     extras = sorted((k for k in fields if _is_extra(k, fields[k])), key=_natural)
     name = str(row["name"])
-    given, _, family = name.rpartition(" ")  # Western order: shows the name as it is
+    parts = name_parts(name, row.get("name_parts"))
     lines = [
         "BEGIN:VCARD",
         "VERSION:3.0",
         f"PRODID:{PRODID_PREFIX}crmcli {__version__}//EN",
         f"UID:{_escape(str(row['uid']))}",
         f"FN:{_escape(name)}",
-        f"N:{_escape(family)};{_escape(given)};;;",
+        "N:" + ";".join(_escape(p) for p in parts),
     ]
     if placed.get("nickname"):
         lines.append(f"NICKNAME:{_escape(placed['nickname'])}")
@@ -565,6 +670,46 @@ def vcard_text(row: Mapping[str, Any]) -> str:
         lines.append(f"REV:{row['updated_at']}")
     lines.append("END:VCARD")
     return "".join(fold(line) + "\r\n" for line in lines)
+
+
+# Vietnamese family names (folded: no case, no diacritics, đ as d).  A name whose first
+# word is one of them is written family name first (Nguyễn Văn An: N:Nguyễn;Văn An).
+_VIETNAMESE_FAMILY = frozenset({
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui",
+    "do", "ho", "ngo", "duong", "ly", "dinh", "truong", "trinh", "doan", "lam", "luong",
+    "mai", "cao", "ha", "quach", "chau", "ta", "thai", "luu", "kieu", "phung", "nghiem",
+    "tang", "khuc", "hua", "tieu", "ong", "dao", "to", "la", "ton", "giang", "lai",
+    "khong", "diep", "trieu", "thach", "tong", "vuong", "quan", "mac", "nong", "lu",
+})  # fmt: skip
+_PART_KEYS = ("family", "given", "additional", "prefix", "suffix")
+
+
+def name_parts(name: str, stored: Mapping[str, str] | None = None) -> list[str]:
+    """The five parts of N (family, given, additional, prefix, suffix) for ``name``.
+
+    The parts an import stored are written as they came, as long as the name still holds
+    the words of the family, given and additional names (a name changed since then drops
+    them).  Otherwise: a name that reads
+    Vietnamese (family name first: its first word is a Vietnamese family name, and its
+    last word is not one, or it has three words or more with Vietnamese letters) has its
+    first word as the family name, the rest as given names (``Nguyễn Văn An`` ->
+    ``Nguyễn;Văn An``); any other name has its last word as the family name (``Anna
+    Schmidt`` -> ``Schmidt;Anna``); one word is the family name alone."""
+    from crmcli.text import fold_key
+
+    if stored:
+        parts = [str(stored.get(k) or "") for k in _PART_KEYS]
+        held = fold_key(name)  # substrings: names in scripts without spaces (王小明)
+        if any(parts[:3]) and all(w in held for part in parts[:3] for w in fold_key(part).split()):
+            return parts
+    words = name.split()
+    if len(words) < 2:
+        return [name.strip(), "", "", "", ""]
+    first, last = fold_key(words[0]), fold_key(words[-1])
+    native = len(words) >= 3 and fold_key(name) != name.casefold()
+    if first in _VIETNAMESE_FAMILY and (last not in _VIETNAMESE_FAMILY or native):
+        return [words[0], " ".join(words[1:]), "", "", ""]
+    return [words[-1], " ".join(words[:-1]), "", "", ""]
 
 
 def _is_extra(key: str, value: str) -> bool:
