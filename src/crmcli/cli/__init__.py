@@ -31,6 +31,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "ticket": ("crmcli.cli.ticket", "app"),
     "remind": ("crmcli.cli.remind", "app"),
     "report": ("crmcli.cli.report", "app"),
+    "interaction": ("crmcli.cli.interaction", "app"),
     "demo": ("crmcli.cli.admin", "demo_app"),
     "config": ("crmcli.cli.admin", "config_app"),
     "completion": ("crmcli.cli.admin", "completion_app"),
