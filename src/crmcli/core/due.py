@@ -185,7 +185,7 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def _settings(db: Database) -> dict[str, str]:
+def read_settings(db: Database) -> dict[str, str]:
     from crmcli.core.settings import SETTINGS
 
     keys = ("stale_lead_days", "contract_notice_days")
@@ -249,7 +249,7 @@ def collect(
     """Every due item of ``kinds``, soonest first (overdue ones first of all)."""
     from crmcli.clock import now_local
 
-    window = Window(now or now_local(), parse_within(within), _settings(db))
+    window = Window(now or now_local(), parse_within(within), read_settings(db))
     return gather(db, window, kinds)
 
 
@@ -451,20 +451,28 @@ _ITEMS = {
 # -- plain lines for cron and terminals ---------------------------------------------------
 
 
+def shown_who(kind: str, ident: int, who: str) -> str:
+    """Who an item is about, for a line that already holds its text: a person is named once
+    (a stale lead's or a birthday's text ends with the name; a contact cadence's too, so
+    only the customer's id follows)."""
+    if kind in ("birthday", "lead"):
+        return ""
+    if kind == "cadence":
+        return f"customer {ident}"
+    return who
+
+
 def write_lines(items: Iterable[Item], out: IO[str]) -> int:
     """One plain line per item: ``2026-11-20 09:00  overdue  reminder 4: … — customer 42 …``.
-    Nothing at all when nothing is due (cron mails any output).  A line names a person
-    once: a stale lead's line ends with the lead's name, a birthday's with the customer's,
-    and a contact cadence's with the customer's name then only their id."""
+    Nothing at all when nothing is due (cron mails any output)."""
     count = 0
     batch: list[str] = []
     for local, _, ident, kind, _, _, status, text, who, *_ in items:
-        if not who or kind in ("birthday", "lead"):
-            line = f"{local:<16}  {status:<7}  {text}"
-        elif kind == "cadence":
-            line = f"{local:<16}  {status:<7}  {text} — customer {ident}"
-        else:
+        who = shown_who(kind, ident, who)
+        if who:
             line = f"{local:<16}  {status:<7}  {text} — {who}"
+        else:
+            line = f"{local:<16}  {status:<7}  {text}"
         if not line.isprintable():
             from crmcli.text import visible
 
