@@ -156,7 +156,7 @@ def test_terminal_screen_omits_silent_parts(crm, db_path, morning) -> None:
     out = today(crm, "-f", "table").stdout
     assert "Reminders, overdue and today (2)" in out
     assert "Tickets past due or due within 24 hours (2)" in out
-    assert "Leads gone stale (no contact for 14 days) (1)" in out
+    assert "Leads gone stale: no contact for 14 days (1)" in out
     assert "Open pipeline" in out and "12,000,000 VND" in out and "1,500.00 USD" in out
     assert "Won in November 2026" in out and "30,000,000 VND" in out
     assert "Tomorrow" not in out and "Due in two days" not in out

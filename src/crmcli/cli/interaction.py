@@ -183,7 +183,7 @@ def delete(interaction_ids: IdsArg, yes: YesOpt = False) -> None:
     db = database()
     labels = [core.label(core.get(db, interaction_id)) for interaction_id in ids]
     back = "them" if ids.many else "it"
-    confirm_delete(ids, "interaction", labels, tail=f" (crm undo brings {back} back)", yes=yes)
+    confirm_delete(ids, "interaction", labels, tail=f"; crm undo brings {back} back", yes=yes)
     with db.write():
         for interaction_id in ids:
             core.delete(db, interaction_id)

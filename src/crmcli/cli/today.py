@@ -76,8 +76,10 @@ def _screen(screen: Any) -> None:
         first = False
         title = part.title
         if part.name == "leads":
-            title += f" (no contact for {screen.stale_days} days)"
-        emit(_item_rows(items), ITEM_TABLE, "table", title=f"{title} ({len(items)})")
+            title += f": no contact for {screen.stale_days} days"
+        rows = list(_item_rows(items))
+        columns = ITEM_TABLE if any(row["who"] for row in rows) else ITEM_TABLE[:-1]
+        emit(rows, columns, "table", title=f"{title} ({len(items)})")
     for name, (title, columns) in NUMBER_TABLES.items():
         rows = screen.numbers[name]
         if not rows:
