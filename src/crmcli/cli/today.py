@@ -10,7 +10,7 @@ from crmcli.errors import UsageError
 
 app = typer.Typer(rich_markup_mode=None)
 
-ITEM_TABLE = ("due", "status", "text", "who")
+ITEM_TABLE: tuple[str, ...] = ("due", "status", "text", "who")
 NUMBER_TABLES = {
     "pipeline": ("Open pipeline", ("currency", "deals", "total", "weighted")),
     "won_this_month": ("Won in {month}", ("currency", "deals", "total")),
@@ -77,9 +77,10 @@ def _screen(screen: Any) -> None:
         title = part.title
         if part.name == "leads":
             title += f": no contact for {screen.stale_days} days"
-        rows = list(_item_rows(items))
-        columns = ITEM_TABLE if any(row["who"] for row in rows) else ITEM_TABLE[:-1]
-        emit(rows, columns, "table", title=f"{title} ({len(items)})")
+        shown = list(_item_rows(items))
+        who = any(row["who"] for row in shown)
+        emit(shown, ITEM_TABLE if who else ITEM_TABLE[:-1], "table",
+             title=f"{title} ({len(items)})")  # fmt: skip
     for name, (title, columns) in NUMBER_TABLES.items():
         rows = screen.numbers[name]
         if not rows:
