@@ -288,3 +288,15 @@ def test_a_deleted_interactions_follow_up_reminder_stays(crm, story) -> None:
     ok(crm, "interaction", "delete", str(interaction), "--yes")
     reminders = json.loads(ok(crm, "remind", "list", "--all", "-f", "json").stdout)
     assert [r["text"] for r in reminders] == ["Follow up: Call back"]
+
+
+def test_hostile_text_is_shown_not_run(crm, story) -> None:
+    text = "Call\x1b[2J back \u202e [bold]now[/]\nsecond line"
+    interaction = logged(crm, "customer", story["an"], text)
+    table = ok(crm, "interaction", "list", "-c", str(story["an"]), "-f", "table").stdout
+    assert "\x1b" not in table and "\u202e" not in table
+    assert "\\x1b[2J" in table and "[bold]now[/]" in table and "second line" not in table
+    card = ok(crm, "interaction", "show", str(interaction), "-f", "table").stdout
+    assert "\x1b" not in card and "[bold]now[/]" in card
+    shown = json.loads(ok(crm, "interaction", "show", str(interaction), "-f", "json").stdout)
+    assert shown["body"] == text
