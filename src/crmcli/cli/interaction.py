@@ -29,8 +29,8 @@ from crmcli.core import interactions as core
 from crmcli.errors import UsageError
 
 app = group(
-    "Interactions: find, read, correct and delete the calls, e-mails, meetings and notes "
-    "logged with crm customer log and crm lead log."
+    "Calls, e-mails, meetings and notes: find, fix, delete.\n\n"
+    "They are logged with crm customer log and crm lead log."
 )
 
 TABLE_COLUMNS = ("id", "happened_at", "type", "with", "body")
@@ -81,7 +81,10 @@ def list_(
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
-    """List interactions, newest first, filtered by customer, lead, type, time and text.
+    """List interactions, newest first, with filters.
+
+    Filter by customer, lead, type, time (--since/--until: a date stands for its whole
+    day) and words in the text.
 
     Example: crm interaction list --customer 42 --type call --since "1 month ago"
 

@@ -19,10 +19,12 @@ NUMBER_TABLES = {
 
 @app.command("today")
 def today(fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """What needs you today: overdue and today's reminders, birthdays this week, deals past
-    or near their close date, tickets past due or near their SLA, stale leads, payments
-    due, customers due a contact, contracts to renew, and the day's numbers (the open
-    pipeline and what was won this month, per currency).
+    """The morning screen: what is due, and the day's numbers.
+
+    Overdue and today's reminders, birthdays this week, deals past or near their close
+    date, tickets past due or near their SLA, stale leads, payments due, customers due a
+    contact, contracts to renew, and the day's numbers (the open pipeline and what was
+    won this month, per currency).
 
     On a terminal only the parts with something in them are shown.  -f json is one object
     with a list per part, every part always there; tsv, csv and jsonl give a row per item
