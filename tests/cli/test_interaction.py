@@ -300,3 +300,15 @@ def test_hostile_text_is_shown_not_run(crm, story) -> None:
     assert "\x1b" not in card and "[bold]now[/]" in card
     shown = json.loads(ok(crm, "interaction", "show", str(interaction), "-f", "json").stdout)
     assert shown["body"] == text
+
+
+def test_lead_search_follows_edits_and_deletes(crm, story) -> None:
+    def found(words: str) -> str:
+        return str(ok(crm, "lead", "list", "--search", words, "-f", "ids").stdout)
+
+    assert found("thu sau") == f"{story['lead']}\n"
+    ok(crm, "interaction", "edit", str(story["lead_call"]), "--body", "Hẹn gặp ở Huế")
+    assert found("thu sau") == ""
+    assert found("hue") == f"{story['lead']}\n"
+    ok(crm, "interaction", "delete", str(story["lead_call"]), "--yes")
+    assert found("hue") == ""
