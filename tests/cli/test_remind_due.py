@@ -162,10 +162,27 @@ def test_contracts_ending_within_the_notice(crm, an) -> None:
     ended = new_id(crm("deal", "add", "Ended", "-c", str(an)))
     crm("deal", "won", str(ended), "--contract-end", "2026-11-01")
     got = items(crm)
-    assert [(i["kind"], i["id"], i["status"]) for i in got] == [("contract", soon, "in 17d")]
-    assert got[0]["text"] == "contract HĐ-7 of deal 1 ends: Support 2026"
+    # Due when the 30-day notice begins (2026-11-10), not on the day the contract ends.
+    assert [(i["kind"], i["id"], i["due"], i["status"]) for i in got] == [
+        ("contract", soon, "2026-11-10", "overdue")
+    ]
+    assert got[0]["text"] == "contract HĐ-7 of deal 1 ends 2026-12-10: Support 2026"
     assert crm("config", "set", "contract_notice_days", "60").exit_code == 0
     assert [i["id"] for i in items(crm)] == [soon, later]
+
+
+def test_later_items_only_with_within(crm, an) -> None:
+    """By default only what is overdue or due today; --within looks ahead."""
+    deal = new_id(crm("deal", "add", "Support", "-c", str(an)))
+    crm("deal", "won", str(deal), "--contract-end", "2026-12-24")  # notice begins 11-24
+    new_id(crm("deal", "add", "Closes Friday", "-c", str(an), "--close", "2026-11-27"))
+    new_id(crm("customer", "add", "Tomorrow's birthday", "--birthday", "1990-11-24"))
+    assert lines(crm) == []
+    ahead = items(crm, "--within", "1w")
+    assert [(i["kind"], i["status"]) for i in ahead] == [
+        ("contract", "in 1d"), ("birthday", "in 1d"), ("deal", "in 4d"),
+    ]  # fmt: skip
+    assert {i["status"] for i in items(crm, "--within", "1d")} == {"in 1d"}
 
 
 def test_stale_leads_until_contacted(crm, monkeypatch) -> None:
@@ -272,3 +289,73 @@ def test_cron_environment(db_path: Path, tmp_path: Path) -> None:
         "2026-12-01        today    birthday: Đặng Quốc Bảo turns 41\n"
     )
     assert busy.stderr == b""
+
+
+def test_stale_lead_line_names_the_lead_once(crm, monkeypatch) -> None:
+    monkeypatch.setenv("CRM_NOW", "2026-11-01T10:00:00")
+    new_id(crm("lead", "add", "Hoàng Thị Mai", "--source", "web"))
+    monkeypatch.setenv("CRM_NOW", "2026-11-23T10:00:00")
+    assert lines(crm) == [
+        "2026-11-15        overdue  lead 1 not contacted since 2026-11-01 (new): Hoàng Thị Mai"
+    ]
+
+
+def test_cadence_line_names_the_customer_once(crm, db_path, monkeypatch) -> None:
+    monkeypatch.setenv("CRM_NOW", "2026-10-01T10:00:00")
+    cid = new_id(crm("customer", "add", "Vũ Đức Thắng"))
+    sql(db_path, "UPDATE customers SET cadence = '30d' WHERE id = ?", (cid,))
+    monkeypatch.setenv("CRM_NOW", "2026-11-23T10:00:00")
+    assert lines(crm) == [
+        "2026-10-31        overdue  keep in touch (every 30d, last contact 2026-10-01): "
+        "Vũ Đức Thắng — customer 1"
+    ]
+
+
+def mixed(crm, db_path, an) -> None:
+    """A reminder 1, a deal 2 past its close date and a birthday of customer 2: the ids 1,
+    2, 2 name three different records."""
+    reminder(db_path, "Call An", "2026-11-23T01:00:00Z", customer=an)
+    new_id(crm("deal", "add", "Spacer", "-c", str(an)))
+    new_id(crm("deal", "add", "Late deal", "-c", str(an), "--close", "2026-11-10"))
+    new_id(crm("customer", "add", "Bình", "--birthday", "1990-11-23"))
+
+
+def test_ids_of_mixed_kinds_are_refused(crm, db_path, an) -> None:
+    mixed(crm, db_path, an)
+    result = crm("remind", "due", "-f", "ids")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--kind" in result.stderr and result.stderr.count("\n") == 1
+    # Refused whatever is due today, so that a script fails the first time, not by chance.
+    assert crm("remind", "due", "--kind", "reminder,birthday", "-f", "ids").exit_code == 2
+
+
+def test_ids_of_one_record_kind(crm, db_path, an) -> None:
+    mixed(crm, db_path, an)
+    assert due(crm, "--kind", "reminder", "-f", "ids").stdout == "1\n"
+    assert due(crm, "-k", "deal", "-k", "payment,contract", "-f", "ids").stdout == "2\n"
+    assert due(crm, "--kind", "birthday,cadence", "-f", "ids").stdout == "2\n"
+    assert due(crm, "--kind", "lead", "-f", "ids").stdout == ""  # nothing due: silence
+    done = crm("remind", "done", "-", input=due(crm, "-k", "reminder", "-f", "ids").stdout)
+    assert done.exit_code == 0, done.stderr
+    assert [i["kind"] for i in items(crm)] == ["deal", "birthday"]
+
+
+def test_kind_filters_every_format_and_names_the_kind(crm, db_path, an) -> None:
+    mixed(crm, db_path, an)
+    tsv = due(crm, "-f", "tsv").stdout.splitlines()
+    assert tsv[0].split("\t")[:2] == ["kind", "id"]
+    assert [row.split("\t")[:2] for row in tsv[1:]] == [
+        ["deal", "2"], ["birthday", "2"], ["reminder", "1"],
+    ]  # fmt: skip
+    assert [i["kind"] for i in items(crm, "--kind", "deal")] == ["deal"]
+    assert lines(crm, "--kind", "birthday") == [
+        "2026-11-23        today    birthday: Bình turns 36"
+    ]
+
+
+def test_bad_kind_is_a_usage_error(crm, an) -> None:
+    result = crm("remind", "due", "--kind", "invoice")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--kind" in result.stderr and "reminder" in result.stderr

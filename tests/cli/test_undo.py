@@ -127,6 +127,12 @@ WRITERS: dict[str, list[list[str]]] = {
     "ticket reopen": [["ticket", "reopen", "2", "--note", "Lỗi lại"]],
     "ticket edit": [["ticket", "edit", "1", "--priority", "urgent", "--due", "today 17:00"]],
     "ticket delete": [["ticket", "delete", "1", "--yes"]],
+    "interaction edit": [
+        ["interaction", "edit", "1", "--body", "Hỏi báo giá 30 laptop", "--type", "meeting",
+         "--at", "yesterday 15:00"],
+        ["interaction", "edit", "2", "4", "--type", "email"],
+    ],
+    "interaction delete": [["interaction", "delete", "3", "--yes"]],
     "remind add": [["remind", "add", "Gửi hợp đồng", "--at", "in 2 days", "--deal", "1"]],
     "remind done": [["remind", "done", "2"], ["remind", "done", "3"]],  # one-off, weekly
     "remind snooze": [["remind", "snooze", "2", "2h"]],
@@ -153,6 +159,9 @@ READ_ONLY: dict[str, list[str]] = {
     "ticket list": ["ticket", "list"],
     "ticket show": ["ticket", "show", "1", "-f", "json"],
     "remind due": ["remind", "due"],
+    "today": ["today", "-f", "json"],
+    "interaction list": ["interaction", "list", "--search", "bao gia"],
+    "interaction show": ["interaction", "show", "1", "2", "-f", "json"],
     "remind export": ["remind", "export", "--ics", "-"],
     "remind list": ["remind", "list", "--all"],
     "config list": ["config", "list"],

@@ -31,6 +31,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "ticket": ("crmcli.cli.ticket", "app"),
     "remind": ("crmcli.cli.remind", "app"),
     "report": ("crmcli.cli.report", "app"),
+    "interaction": ("crmcli.cli.interaction", "app"),
+    "today": ("crmcli.cli.today", "app"),
     "demo": ("crmcli.cli.admin", "demo_app"),
     "config": ("crmcli.cli.admin", "config_app"),
     "completion": ("crmcli.cli.admin", "completion_app"),

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from crmcli.cli.options import ForceOpt, FormatOpt, database, fmt_of
+from crmcli.errors import UsageError
 
 
 def due(
@@ -20,6 +21,17 @@ def due(
             "--within",
             metavar="DURATION",
             help="Also what falls due this far ahead: 3d, 1w, 12h.",
+            show_default=False,
+        ),
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            metavar="KIND",
+            help="Only these kinds (repeatable or comma-separated): reminder, ticket, deal, "
+            "payment, contract, birthday, cadence, lead.",
             show_default=False,
         ),
     ] = None,
@@ -33,21 +45,35 @@ def due(
 
     Reminders, birthdays, customers past their contact cadence, leads not contacted for
     stale_lead_days, open deals past their close date, unpaid payments due, contracts
-    ending within contract_notice_days, tickets past due.  Prints nothing when nothing is
-    due, so cron mails nothing.  In a crontab: 0 8 * * * crm remind due
+    whose notice (contract_notice_days before they end) has begun, tickets past due.
+    Later items only with --within.  Prints nothing when nothing is due, so cron mails
+    nothing.  In a crontab: 0 8 * * * crm remind due
+
+    An item's id is the id of its kind's record (payments and contracts: the deal;
+    birthdays and cadences: the customer), so -f ids needs --kind kinds of one record.
 
     Example: crm remind due --within 3d
+
+    Example: crm remind due --kind reminder -f ids | crm remind done -
     """
     from crmcli.core import due as core
 
+    kinds = core.parse_kinds(kind or ())
+    out = None if fmt is None else fmt_of(fmt)
+    if out == "ids" and core.record_of(kinds) is None:
+        raise UsageError(
+            "-f ids: due items name reminders, tickets, deals, customers and leads by their "
+            "ids; choose kinds of one record with --kind (reminder; ticket; deal,payment,"
+            "contract; birthday,cadence; lead), or use -f tsv (kind and id in columns)"
+        )
     db = database()
-    items = core.collect(db, within=within)
-    if fmt is None:
+    items = core.collect(db, within=within, kinds=kinds)
+    if out is None:
         count = core.write_lines(items, sys.stdout)
     else:
         from crmcli.render import emit
 
-        count = emit(core.records(items), core.COLUMNS, fmt_of(fmt))
+        count = emit(core.records(items), core.COLUMNS, out)
     if exit_code and count == 0:
         raise typer.Exit(1)
 

@@ -24,6 +24,12 @@ COLUMNS = (
     "ticket_id",
 )  # fmt: skip
 KINDS = ("reminder", "ticket", "deal", "payment", "contract", "birthday", "cadence", "lead")
+# The record an item's ``id`` names: payments and contracts are deals, birthdays and
+# contact cadences are customers.
+RECORDS = {
+    "reminder": "reminder", "ticket": "ticket", "deal": "deal", "payment": "deal",
+    "contract": "deal", "birthday": "customer", "cadence": "customer", "lead": "lead",
+}  # fmt: skip
 
 OPEN_LEAD_STATUSES = ("new", "contacted", "qualified")
 MAX_LOOKAHEAD_DAYS = 366
@@ -179,7 +185,7 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def _settings(db: Database) -> dict[str, str]:
+def read_settings(db: Database) -> dict[str, str]:
     from crmcli.core.settings import SETTINGS
 
     keys = ("stale_lead_days", "contract_notice_days")
@@ -210,16 +216,50 @@ Item = tuple[
 ]
 
 
-def collect(db: Database, *, within: str | None = None, now: datetime | None = None) -> list[
-    Item
-]:  # fmt: skip
-    """Every due item, soonest first (overdue ones first of all)."""
+def parse_kinds(given: Iterable[str]) -> tuple[str, ...]:
+    """``--kind`` values (repeatable, or comma-separated) checked against :data:`KINDS`;
+    every kind when none is given."""
+    from crmcli.errors import InvalidValue
+
+    chosen: list[str] = []
+    for text in given:
+        for part in text.split(","):
+            kind = part.strip().lower()
+            if kind not in KINDS:
+                raise InvalidValue("--kind", part, f"choose from {', '.join(KINDS)}")
+            if kind not in chosen:
+                chosen.append(kind)
+    return tuple(chosen) or KINDS
+
+
+def record_of(kinds: Iterable[str]) -> str | None:
+    """The one kind of record the items of ``kinds`` name by their ids, or None when they
+    name several (reminder ids and customer ids must not be mixed in one list of ids)."""
+    records = {RECORDS[kind] for kind in kinds}
+    return records.pop() if len(records) == 1 else None
+
+
+def collect(
+    db: Database,
+    *,
+    within: str | None = None,
+    now: datetime | None = None,
+    kinds: Iterable[str] = KINDS,
+) -> list[Item]:
+    """Every due item of ``kinds``, soonest first (overdue ones first of all)."""
     from crmcli.clock import now_local
 
-    window = Window(now or now_local(), parse_within(within), _settings(db))
+    window = Window(now or now_local(), parse_within(within), read_settings(db))
+    return gather(db, window, kinds)
+
+
+def gather(db: Database, window: Window, kinds: Iterable[str] = KINDS) -> list[Item]:
+    """The items of ``kinds`` due before ``window``'s horizon, soonest first."""
+    wanted = set(kinds)
     items: list[Item] = []
     for kind, sql, params in queries(window):
-        items.extend(_ITEMS[kind](window, db.conn.execute(sql, params)))
+        if kind in wanted:
+            items.extend(_ITEMS[kind](window, db.conn.execute(sql, params)))
     items.sort()  # each source is already in order: timsort merges the runs
     return items
 
@@ -331,11 +371,15 @@ def _payments(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
 
 
 def _contracts(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
+    """A contract is due when its notice begins (``contract_notice_days`` before it ends):
+    that is the day to renew or let it go."""
+    notice = timedelta(days=window.notice_days)
     for did, title, contract_end, number, cid, customer in rows:
         what = f"contract {number}" if number else "contract"
+        begins = (date.fromisoformat(contract_end) - notice).isoformat()
         yield _item(
-            "contract", did, contract_end, contract_end, window,
-            f"{what} of deal {did} ends: {title}", _customer(cid, customer),
+            "contract", did, begins, begins, window,
+            f"{what} of deal {did} ends {contract_end}: {title}", _customer(cid, customer),
             customer_id=cid, deal_id=did,
         )  # fmt: skip
 
@@ -407,13 +451,25 @@ _ITEMS = {
 # -- plain lines for cron and terminals ---------------------------------------------------
 
 
+def shown_who(kind: str, ident: int, who: str) -> str:
+    """Who an item is about, for a line that already holds its text: a person is named once
+    (a stale lead's or a birthday's text ends with the name; a contact cadence's too, so
+    only the customer's id follows)."""
+    if kind in ("birthday", "lead"):
+        return ""
+    if kind == "cadence":
+        return f"customer {ident}"
+    return who
+
+
 def write_lines(items: Iterable[Item], out: IO[str]) -> int:
     """One plain line per item: ``2026-11-20 09:00  overdue  reminder 4: … — customer 42 …``.
     Nothing at all when nothing is due (cron mails any output)."""
     count = 0
     batch: list[str] = []
-    for local, _, _, kind, _, _, status, text, who, *_ in items:
-        if who and kind != "birthday":
+    for local, _, ident, kind, _, _, status, text, who, *_ in items:
+        who = shown_who(kind, ident, who)
+        if who:
             line = f"{local:<16}  {status:<7}  {text} — {who}"
         else:
             line = f"{local:<16}  {status:<7}  {text}"
