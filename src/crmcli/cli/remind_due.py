@@ -12,6 +12,8 @@ import typer
 
 from crmcli.cli.options import ForceOpt, FormatOpt, database, fmt_of
 
+TABLE_COLUMNS = ("due", "status", "kind", "id", "text", "who")
+
 
 def due(
     within: Annotated[
@@ -39,15 +41,16 @@ def due(
     Example: crm remind due --within 3d
     """
     from crmcli.core import due as core
+    from crmcli.render import is_terminal
 
     db = database()
     items = core.collect(db, within=within)
-    if fmt is None:
+    if fmt is None and not is_terminal():  # cron: plain lines
         count = core.write_lines(items, sys.stdout)
-    else:
+    else:  # a terminal: a table that fits it
         from crmcli.render import emit
 
-        count = emit(core.records(items), core.COLUMNS, fmt_of(fmt))
+        count = emit(core.records(items), core.COLUMNS, fmt_of(fmt), table_columns=TABLE_COLUMNS)
     if exit_code and count == 0:
         raise typer.Exit(1)
 
