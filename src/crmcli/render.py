@@ -203,7 +203,7 @@ _KEY_NAMES = ("name", "title", "subject")  # what a person recognises a record b
 # Table headings shorter than the field name, where the values are much narrower than it
 # (a card has room for the full name).
 SHORT_HEADINGS = {"probability": "Prob."}
-TEXT_MIN = 10  # a free-text column narrower than this is dropped rather than shown
+TEXT_MIN = 12  # a free-text column narrower than this is dropped rather than shown
 KEY_MIN = 14  # the identifying text column (name, title) keeps at least this much
 _BORDERS = 3  # a boxed table: one border and two padding cells per column (plus one)
 
@@ -263,6 +263,12 @@ def _phone_for_people(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def late(when: str, overdue: Any) -> str:
+    """A date or time marked the same way everywhere when it is past due: ``2026-11-29 !``
+    (the row is drawn in red too, see ``emit(alert=…)``)."""
+    return f"{when} !" if overdue and when else when
+
+
 def display(name: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
     """A value as a person reads it on a terminal: local times, money in its currency (the
     row's ``currency``), percentages, phones as people write them, lists joined, text made
@@ -314,8 +320,7 @@ class Column:
         words = max((cell_len(w) for w in title.split()), default=0)
         self.natural = max(widest, cell_len(title))  # everything on one line
         if kind == TEXT:
-            floor = KEY_MIN if name in _KEY_NAMES else TEXT_MIN
-            self.least = min(self.natural, max(words, floor))
+            self.least = min(self.natural, max(words, TEXT_MIN))
         else:  # never cut: the heading may wrap between words
             self.least = max(widest, words)
         self.width = self.natural
@@ -336,6 +341,9 @@ def layout(
     dropped: empty ones first, then those in ``drop`` (in that order), then the others
     from the right, never those in ``keep``."""
     shown = list(columns)
+    for column in shown:  # the identifying text keeps enough to be recognised
+        if column.kind == TEXT and column.name in keep:
+            column.least = max(column.least, min(column.natural, KEY_MIN))
     order = [c.name for c in shown if not any(c.cells) and c.name not in keep]
     order += [c for c in drop if c not in keep and c not in order]
     order += [c.name for c in reversed(shown) if c.name not in keep and c.name not in order]
@@ -346,7 +354,7 @@ def layout(
                 column.width = column.natural
             return shown
         if sum(c.least for c in shown) <= room:
-            _share(shown, room)
+            _share(shown, room, keep)
             return shown
         names = {c.name for c in shown}
         victim = next((name for name in order if name in names), None)
@@ -358,9 +366,10 @@ def layout(
         shown = [c for c in shown if c.name != victim]
 
 
-def _share(columns: Sequence[Column], room: int) -> None:
+def _share(columns: Sequence[Column], room: int, keep: Collection[str]) -> None:
     """Give ``room`` cells out: every column its least width, then fixed columns their
-    one-line heading, then free text evenly up to what it needs (water filling)."""
+    one-line heading, then free text up to what it needs, the identifying text (a name,
+    a title) twice as fast as the rest."""
     for column in columns:
         column.width = column.least
     spare = room - sum(c.least for c in columns)
@@ -369,17 +378,19 @@ def _share(columns: Sequence[Column], room: int) -> None:
             extra = min(spare, column.natural - column.width)
             column.width += extra
             spare -= extra
-    hungry = sorted((c for c in columns if c.natural > c.width), key=lambda c: c.natural - c.width)
+    hungry = [c for c in columns if c.natural > c.width]
     while hungry and spare > 0:
-        fair = spare // len(hungry)
-        column = hungry[0]
-        extra = min(column.natural - column.width, max(fair, 1))
-        column.width += extra
-        spare -= extra
-        if column.width >= column.natural:
-            hungry.pop(0)
-        elif fair == 0:
-            hungry.append(hungry.pop(0))
+        weights = [2 if c.name in keep else 1 for c in hungry]
+        given = 0
+        for column, weight in zip(hungry, weights, strict=True):
+            extra = min(column.natural - column.width, spare * weight // sum(weights))
+            column.width += extra
+            given += extra
+        if given == 0:  # less than a cell each: one to the most important
+            hungry[0].width += 1
+            given = 1
+        spare -= given
+        hungry = [c for c in hungry if c.natural > c.width]
 
 
 def identifying(names: Sequence[str], kinds: Mapping[str, str]) -> set[str]:

@@ -70,10 +70,11 @@ def _money(amount: int | None, currency: str | None) -> str:
 def for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Deals as a person reads them: the value formatted, an overdue close date marked
     (and the row drawn in red)."""
+    from crmcli.render import late
+
     for row in rows:
         row["value"] = _money(row.get("amount"), row.get("currency"))
-        if row.get("overdue"):
-            row["close_date"] = f"{row['close_date']} !"
+        row["close_date"] = late(row.get("close_date") or "", row.get("overdue"))
         yield row
 
 

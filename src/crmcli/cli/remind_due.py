@@ -12,7 +12,7 @@ import typer
 
 from crmcli.cli.options import ForceOpt, FormatOpt, database, fmt_of
 
-TABLE_COLUMNS = ("due", "status", "kind", "id", "text", "who")
+TABLE_COLUMNS = ("due", "status", "text", "who")  # the text names the kind and the id
 
 
 def due(
@@ -50,7 +50,8 @@ def due(
     else:  # a terminal: a table that fits it
         from crmcli.render import emit
 
-        count = emit(core.records(items), core.COLUMNS, fmt_of(fmt), table_columns=TABLE_COLUMNS)
+        count = emit(core.records(items), core.COLUMNS, fmt_of(fmt), table_columns=TABLE_COLUMNS,
+                     keep=("due", "text"), drop=("who", "status"))  # fmt: skip
     if exit_code and count == 0:
         raise typer.Exit(1)
 
