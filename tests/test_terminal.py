@@ -376,3 +376,70 @@ def test_deal_and_customer_cards_read_as_people_write(env: dict[str, str]) -> No
     )
     assert " " in spaced and any(line.split() == ["Phone", *spaced.split()] for line in card)
     assert f"\t{person['phone']}\t" in plain(env, "customer", "list", "-f", "tsv")
+
+
+def test_a_column_kind_comes_from_its_name_or_its_values() -> None:
+    from crmcli import render
+
+    named = {
+        "id": render.ID, "customer_id": render.ID, "happened_at": render.TIME,
+        "close_date": render.DATE, "birthday": render.DATE, "amount": render.MONEY,
+        "weighted": render.MONEY, "balance": render.MONEY, "probability": render.PERCENT,
+        "win_rate_pct": render.PERCENT, "status": render.CODE, "stage": render.CODE,
+        "type": render.CODE, "priority": render.CODE, "currency": render.CODE,
+        "phone": render.PHONE, "name": render.TEXT, "body": render.TEXT,
+    }  # fmt: skip
+    assert {name: render.column_kind(name) for name in named} == named
+    assert render.column_kind("score", [60, None, 45]) == render.NUMBER
+    assert render.column_kind("vip", [True, False]) == render.CODE
+    assert render.column_kind("note", ["a", 3]) == render.TEXT
+
+
+def test_a_new_table_holds_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table nobody declared anything for (a new command's): the time and the amount
+    stay whole or go whole, the body is cut with "…", columns go from the right, the id
+    and the first text stay; a wide terminal shows everything."""
+    import io
+
+    from rich.cells import cell_len
+
+    from crmcli.render import emit
+
+    rows = [{"id": 7, "happened_at": "2026-11-20T02:00:00Z", "customer": "Nguyễn Văn An",
+             "amount": 465000000, "currency": "VND", "type": "meeting",
+             "body": "Demo of the new ERP module; wants a quote " * 3,
+             "channel_note": "via the reseller"}]  # fmt: skip
+    columns = ("id", "happened_at", "customer", "amount", "type", "body", "channel_note")
+
+    def shown(width: int) -> str:
+        monkeypatch.setenv("COLUMNS", str(width))
+        out = io.StringIO()
+        assert emit(rows, columns, "table", out=out) == 1
+        assert max(cell_len(line) for line in out.getvalue().splitlines()) <= width
+        return out.getvalue()
+
+    narrow = shown(60)
+    assert "2026-11-20 09:00" in narrow and "465,000,000 VND" in narrow
+    assert "Nguyễn Văn An" in narrow and "│  7 │" in narrow
+    assert "Type" not in narrow and "Body" not in narrow and "Channel" not in narrow
+    middle = shown(100)
+    assert "│ Demo of the" in middle and "…" in middle and "Channel note" in middle
+    wide = shown(250)
+    assert "wants a quote Demo of the new ERP module" in wide and "…" not in wide
+
+
+def test_declared_priorities_and_kinds_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from crmcli.render import emit
+
+    rows = [{"id": 1, "name": "Anna Schmidt", "city": "Berlin", "email": "anna@example.de",
+             "tags": ["print"], "value": "DMY"}]  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "36")
+    out = io.StringIO()
+    emit(rows, ("id", "name", "city", "email", "tags"), "table", out=out, drop=("email", "city"))
+    assert "print" in out.getvalue() and "Berlin" not in out.getvalue()
+    assert "anna@" not in out.getvalue() and "Anna Schmidt" in out.getvalue()
+    out = io.StringIO()
+    emit(rows, ("id", "value"), "table", out=out, kinds={"value": "text"})
+    assert "│ DMY   │" in out.getvalue()  # left-aligned text, not a right-aligned amount
