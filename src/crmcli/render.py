@@ -6,8 +6,9 @@ and a rich table is only drawn for a terminal (sent to a pipe it would truncate 
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from crmcli.text import visible
@@ -18,7 +19,6 @@ TABLE_DEFAULT_LIMIT = 200  # rows a terminal table shows unless --limit says oth
 # Cells a spreadsheet would read as a formula (OWASP CSV injection); a leading quote is
 # neutralised too, so that import can undo exactly what export did.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-_NO_WRAP = {"id", "phone", "email", "type", "birthday"}  # short values read badly when folded
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -119,9 +119,20 @@ def emit(
     out: IO[str] | None = None,
     raw: bool = False,
     empty_message: str | None = None,
+    kinds: Mapping[str, str] | None = None,
+    keep: Collection[str] | None = None,
+    drop: Sequence[str] = (),
+    headings: Mapping[str, str] | None = None,
+    alert: str | None = None,
 ) -> int:
     """Write ``rows`` in ``fmt``; returns how many were written.  Rows are streamed except
-    for ``table``, which rich has to measure first."""
+    for ``table``, which is laid out for the terminal's width first.
+
+    For ``table`` only: ``kinds`` names a column's kind where its name does not tell
+    (:func:`column_kind`), ``keep`` the columns never dropped (default: the id and the
+    name or title), ``drop`` the columns to drop first when the terminal is narrow (then
+    the others from the right), ``headings`` headings other than the field name's, ``alert``
+    a field that, when true, draws the row in red (an overdue deal)."""
     out = out or sys.stdout
     count = 0
     if fmt == "ids" and "id" not in columns:
@@ -129,7 +140,8 @@ def emit(
 
         raise UsageError("-f ids: these records have no id; use tsv, csv, json or jsonl")
     if fmt == "table":
-        return _table(rows, table_columns or columns, title, out, empty_message)
+        return _table(rows, table_columns or columns, title, out, empty_message, kinds=kinds,
+                      keep=keep, drop=drop, headings=headings, alert=alert)  # fmt: skip
     if fmt == "tsv":
         out.write("\t".join(columns) + "\n")
         write = out.write
@@ -167,20 +179,122 @@ def emit(
     return count
 
 
-def heading(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+# -- the terminal ---------------------------------------------------------------------------
+#
+# One rule for every table drawn on a terminal (SPEC 6b): ids, dates, times, amounts,
+# percentages, phones and short codes are never wrapped or split; free text takes the width
+# that is left and is cut with "…"; when even that does not fit, the least important columns
+# are dropped (never the identifying ones).  The layout is computed here from the console
+# width, so rich never has to shrink a column by itself.
+
+ID, DATE, TIME, MONEY, PERCENT, NUMBER, CODE, PHONE, TEXT = (
+    "id", "date", "time", "money", "percent", "number", "code", "phone", "text",
+)  # fmt: skip
+KINDS = (ID, DATE, TIME, MONEY, PERCENT, NUMBER, CODE, PHONE, TEXT)
+_RIGHT = frozenset({ID, MONEY, PERCENT, NUMBER})  # right-aligned: digits line up
+_MONEY_NAMES = frozenset({"amount", "value", "total", "weighted", "balance", "price",
+                          "unit_price", "won_value", "avg_won", "paid", "due_amount"})  # fmt: skip
+_PERCENT_NAMES = frozenset({"probability", "percent", "rate"})
+_CODE_NAMES = frozenset({"status", "stage", "type", "priority", "source", "currency", "kind",
+                         "tier", "action", "entity", "channel", "every", "overdue"})  # fmt: skip
+_DATE_NAMES = frozenset({"date", "birthday", "month", "close", "day"})
+_TIME_NAMES = frozenset({"at", "due", "when", "last_contacted", "last_contact", "time"})
+_KEY_NAMES = ("name", "title", "subject")  # what a person recognises a record by
+# Table headings shorter than the field name, where the values are much narrower than it
+# (a card has room for the full name).
+SHORT_HEADINGS = {"probability": "Prob."}
+TEXT_MIN = 12  # a free-text column narrower than this is dropped rather than shown
+KEY_MIN = 14  # the identifying text column (name, title) keeps at least this much
+_BORDERS = 3  # a boxed table: one border and two padding cells per column (plus one)
 
 
-def display(name: str, value: Any) -> str:
-    """A value as a person reads it in a table: local times, lists joined, text made safe."""
+def column_kind(name: str, values: Iterable[Any] = ()) -> str:
+    """How a column may be laid out, from its name (``id``, ``*_at``, ``amount`` …) and,
+    failing that, from its values (numbers only: a number; yes/no: a code)."""
+    n = name.lower()
+    if n in ("id", "uid") or n.endswith("_id"):
+        return ID
+    if n in _TIME_NAMES or n.endswith(("_at", "_contacted")):
+        return TIME
+    if n in _DATE_NAMES or n.endswith(("_date", "_day", "_month")):
+        return DATE
+    if n in _MONEY_NAMES or n.endswith(("_amount", "_value", "_total", "_price", "_balance")):
+        return MONEY
+    if n in _PERCENT_NAMES or n.endswith(("_pct", "_percent", "_rate")):
+        return PERCENT
+    if n == "phone" or n.endswith("_phone"):
+        return PHONE
+    if n in _CODE_NAMES or n.endswith(("_status", "_stage", "_type", "_priority", "_kind")):
+        return CODE
+    seen = False
+    for value in values:
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            return CODE
+        if not isinstance(value, int | float):
+            return TEXT
+        seen = True
+    return NUMBER if seen else TEXT
+
+
+def heading(name: str, *, short: bool = False) -> str:
+    """A field name as a heading: ``close_date`` -> ``Close date`` (``short``: for a table
+    column, ``probability`` -> ``Prob.``)."""
+    return (short and SHORT_HEADINGS.get(name)) or name.replace("_", " ").capitalize()
+
+
+def format_phone(number: str) -> str:
+    """A stored E.164 number as people write it: ``+84 91 234 56 78``.  Anything the
+    library cannot read is shown as stored."""
+    if not number.startswith("+"):
+        return number
+    return _phone_for_people(number)
+
+
+@functools.lru_cache(maxsize=1024)
+def _phone_for_people(number: str) -> str:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def late(when: str, overdue: Any) -> str:
+    """A date or time marked the same way everywhere when it is past due: ``2026-11-29 !``
+    (the row is drawn in red too, see ``emit(alert=…)``)."""
+    return f"{when} !" if overdue and when else when
+
+
+def display(name: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
+    """A value as a person reads it on a terminal: local times, money in its currency (the
+    row's ``currency``), percentages, phones as people write them, lists joined, text made
+    safe.  Values a caller already formatted (strings) are only made safe."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if name.endswith(("_at", "_contacted")) and isinstance(value, str):
-        from crmcli.dates import format_local
+    if isinstance(value, str):
+        kind = column_kind(name)
+        if kind == TIME and value[:4].isdigit() and "T" in value:
+            from crmcli.dates import format_local
 
-        return format_local(value)
+            return format_local(value)
+        if kind == PHONE:
+            return format_phone(visible(value))
+        return visible(value)
+    if isinstance(value, int | float):
+        kind = column_kind(name)
+        if kind == MONEY and isinstance(value, int) and row and row.get("currency"):
+            from crmcli.money import format_money
+
+            return format_money(value, str(row["currency"]))
+        if kind == PERCENT:
+            return f"{value} %" if isinstance(value, int) else f"{value:.1f} %"
+        return str(value) if isinstance(value, int) else f"{value:.1f}"
     if isinstance(value, list):
         return ", ".join(visible(str(v)) for v in value)
     if isinstance(value, dict):
@@ -195,33 +309,177 @@ def console(out: IO[str] | None = None) -> Any:
     return Console(file=out or sys.stdout, highlight=False)
 
 
+class Column:
+    """One column of a terminal table: its cells as text, its kind and what it needs."""
+
+    def __init__(self, name: str, title: str, kind: str, cells: list[str]) -> None:
+        from rich.cells import cell_len
+
+        self.name, self.title, self.kind, self.cells = name, title, kind, cells
+        widest = max((cell_len(c) for c in cells), default=0)
+        words = max((cell_len(w) for w in title.split()), default=0)
+        self.natural = max(widest, cell_len(title))  # everything on one line
+        if kind == TEXT:
+            self.least = min(self.natural, max(words, TEXT_MIN))
+        else:  # never cut: the heading may wrap between words
+            self.least = max(widest, words)
+        self.width = self.natural
+
+
+def layout(
+    columns: Sequence[Column],
+    width: int,
+    *,
+    keep: Collection[str] = (),
+    drop: Sequence[str] = (),
+    borders: int = _BORDERS,
+) -> list[Column]:
+    """The columns that fit in ``width`` cells, each with its ``width`` set.
+
+    Everything at its natural width when it fits; otherwise free text shrinks (down to its
+    least width), then headings of fixed columns wrap between words, then columns are
+    dropped: empty ones first, then those in ``drop`` (in that order), then the others
+    from the right, never those in ``keep``."""
+    shown = list(columns)
+    for column in shown:  # the identifying text keeps enough to be recognised
+        if column.kind == TEXT and column.name in keep:
+            column.least = max(column.least, min(column.natural, KEY_MIN))
+    order = [c.name for c in shown if not any(c.cells) and c.name not in keep]
+    order += [c for c in drop if c not in keep and c not in order]
+    order += [c.name for c in reversed(shown) if c.name not in keep and c.name not in order]
+    while True:
+        room = width - borders * len(shown) - 1
+        if sum(c.natural for c in shown) <= room:
+            for column in shown:
+                column.width = column.natural
+            return shown
+        if sum(c.least for c in shown) <= room:
+            _share(shown, room, keep)
+            return shown
+        names = {c.name for c in shown}
+        victim = next((name for name in order if name in names), None)
+        if victim is None:  # nothing more may go: the least widths, rich does the rest
+            for column in shown:
+                column.width = column.least
+            return shown
+        order.remove(victim)
+        shown = [c for c in shown if c.name != victim]
+
+
+def _share(columns: Sequence[Column], room: int, keep: Collection[str]) -> None:
+    """Give ``room`` cells out: every column its least width, then fixed columns their
+    one-line heading, then free text up to what it needs, the identifying text (a name,
+    a title) twice as fast as the rest."""
+    for column in columns:
+        column.width = column.least
+    spare = room - sum(c.least for c in columns)
+    for column in columns:
+        if column.kind != TEXT and spare > 0:
+            extra = min(spare, column.natural - column.width)
+            column.width += extra
+            spare -= extra
+    hungry = [c for c in columns if c.natural > c.width]
+    while hungry and spare > 0:
+        weights = [2 if c.name in keep else 1 for c in hungry]
+        given = 0
+        for column, weight in zip(hungry, weights, strict=True):
+            extra = min(column.natural - column.width, spare * weight // sum(weights))
+            column.width += extra
+            given += extra
+        if given == 0:  # less than a cell each: one to the most important
+            hungry[0].width += 1
+            given = 1
+        spare -= given
+        hungry = [c for c in hungry if c.natural > c.width]
+
+
+def identifying(names: Sequence[str], kinds: Mapping[str, str]) -> set[str]:
+    """The columns a table never drops: the id and the first name, title or subject (or,
+    without those, the first free-text column; without an id, the first column)."""
+    keep = {n for n in names if n == "id"}
+    key = next((n for n in names if n in _KEY_NAMES), None)
+    key = key or next((n for n in names if kinds.get(n) == TEXT), None)
+    if key:
+        keep.add(key)
+    if not keep and names:
+        keep.add(names[0])
+    return keep
+
+
+def table(
+    columns: Sequence[Column],
+    *,
+    title: str | None = None,
+    width: int,
+    keep: Collection[str] | None = None,
+    drop: Sequence[str] = (),
+    styles: Mapping[str, str] | None = None,
+    alert: Sequence[bool] | None = None,
+    fill: Callable[[int], Column | None] | None = None,
+) -> Any:
+    """A rich table of ``columns`` laid out for ``width`` cells (see :func:`layout`);
+    ``styles`` a style per column name, ``alert`` the rows drawn in red.  ``fill`` is
+    given the cells left over when every column fits, and may return one more column for
+    them (a report's bars: they shrink or go before any number does)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if keep is None:
+        keep = identifying([c.name for c in columns], {c.name: c.kind for c in columns})
+    shown = layout(columns, width, keep=keep, drop=drop)
+    if fill is not None and len(shown) == len(columns):
+        spare = width - sum(c.width + _BORDERS for c in shown) - 1 - _BORDERS
+        extra = fill(spare) if spare > 0 else None
+        if extra is not None:
+            shown.append(extra)
+    grid = Table(title=title, header_style="bold")
+    for column in shown:
+        grid.add_column(
+            Text(column.title, overflow="fold", no_wrap=False),
+            justify="right" if column.kind in _RIGHT else "left",
+            width=column.width,
+            no_wrap=True,
+            overflow="ellipsis",
+            style=(styles or {}).get(column.name),
+        )
+    for n in range(len(columns[0].cells) if columns else 0):
+        style = "red" if alert and alert[n] else None
+        grid.add_row(*(Text(column.cells[n]) for column in shown), style=style)
+    return grid
+
+
 def _table(
     rows: Iterable[Mapping[str, Any]],
     columns: Sequence[str],
     title: str | None,
     out: IO[str],
     empty_message: str | None,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    keep: Collection[str] | None = None,
+    drop: Sequence[str] = (),
+    headings: Mapping[str, str] | None = None,
+    alert: str | None = None,
 ) -> int:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold", show_lines=False)
-    for col in columns:
-        table.add_column(
-            heading(col),
-            overflow="fold",
-            justify="right" if col == "id" else "left",
-            no_wrap=col in _NO_WRAP or col.endswith(("_at", "_contacted")),
-        )
-    count = 0
-    for row in rows:
-        table.add_row(*(escape(display(c, row.get(c))) for c in columns))
-        count += 1
-    if count == 0 and empty_message:
+    records = list(rows)
+    if not records and empty_message:
         sys.stderr.write(empty_message + "\n")
         return 0
-    console(out).print(table)
-    return count
+    kinds = dict(kinds or {})
+    for name in columns:
+        if name not in kinds:
+            kinds[name] = column_kind(name, (r.get(name) for r in records))
+    laid = [
+        Column(name, (headings or {}).get(name) or heading(name, short=True), kinds[name],
+               [display(name, r.get(name), r) for r in records])
+        for name in columns
+    ]  # fmt: skip
+    con = console(out)
+    if keep is None:
+        keep = identifying(list(columns), kinds)
+    marked = [bool(r.get(alert)) for r in records] if alert else None
+    con.print(table(laid, title=title, width=con.width, keep=keep, drop=drop, alert=marked))
+    return len(records)
 
 
 def emit_record(
@@ -248,22 +506,9 @@ def emit_record(
         emit([record], columns, fmt, out=out, raw=raw)
         return
     from rich.markup import escape
-    from rich.table import Table
 
-    card = Table(show_header=False, box=None, padding=(0, 1))
-    card.add_column(style="bold")
-    card.add_column(overflow="fold")
-    for col in columns:
-        value = record.get(col)
-        if value in (None, "", [], {}):
-            continue
-        if col == "fields":
-            for key, val in value.items():
-                card.add_row(escape(visible(key)), escape(visible(str(val))))
-            continue
-        card.add_row(heading(col), escape(display(col, value)))
     con = console(out)
-    con.print(card)
+    con.print(card(record, columns))
     for key, (title, sub_columns) in sections.items():
         items = record.get(key) or []
         con.print()
@@ -271,6 +516,32 @@ def emit_record(
             con.print(f"[dim]{escape(title)}: none[/dim]")
             continue
         _table(items, sub_columns, f"{title} ({len(items)})", out, None)
+
+
+def card(record: Mapping[str, Any], columns: Sequence[str]) -> Any:
+    """One record as a card: a label and a value a line.  Free text wraps between words
+    (a card shows everything); ids, dates, amounts, phones and codes never wrap."""
+    from rich.table import Table
+    from rich.text import Text
+
+    lines: list[tuple[str, str, str]] = []
+    for col in columns:
+        value = record.get(col)
+        if value in (None, "", [], {}):
+            continue
+        if col == "fields":
+            lines += [(visible(k), visible(str(v)), TEXT) for k, v in value.items()]
+            continue
+        lines.append((heading(col), display(col, value, record), column_kind(col, [value])))
+    grid = Table(show_header=False, box=None, padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for label, text, kind in lines:
+        if kind == TEXT:
+            grid.add_row(Text(label), Text(text, overflow="fold"))
+        else:
+            grid.add_row(Text(label), Text(text, no_wrap=True, overflow="ellipsis"))
+    return grid
 
 
 def emit_records(
@@ -304,47 +575,86 @@ def emit_records(
 def board(columns: Sequence[Mapping[str, Any]], out: IO[str] | None = None) -> None:
     """The pipeline board for a terminal: one column per stage, a card per deal shown
     (title, customer, value, close date; overdue in red), the stage's totals underneath.
+    As many stages side by side as fit the terminal without cutting an amount or a date;
+    the rest in further rows of the board.
 
     Each column is a mapping with ``stage``, ``probability``, ``deals`` (how many in all),
     ``overdue``, ``totals`` (``(total, weighted)`` display strings, one per currency) and
     ``cards`` (dicts with ``id``, ``title``, ``customer``, ``value``, ``close_date``,
     ``overdue``): the caller decides how many cards to show; the rest are counted."""
+    from rich.cells import cell_len
+
+    con = console(out)
+    need = BOARD_MIN
+    for column in columns:  # what must stay whole: amounts, dates, heading words
+        words = [t for pair in column["totals"] for t in pair] + _board_heading(column).split()
+        need = max(need, *(cell_len(w) for w in words))
+        for card_ in column["cards"]:
+            inner = [card_.get("value") or "", f"overdue {card_.get('close_date') or ''}"]
+            need = max(need, *(cell_len(w) + _PANEL for w in inner))
+    per_row = max(1, (con.width - 1) // (need + _BORDERS))
+    rows = -(-len(columns) // per_row) if columns else 1
+    per_row = -(-len(columns) // rows) if columns else 1
+    for start in range(0, max(len(columns), 1), per_row):
+        chunk = columns[start : start + per_row]
+        inner = (con.width - 1) // max(len(chunk), 1) - _BORDERS
+        if start:
+            con.print()
+        con.print(_board_part(chunk, inner))
+
+
+BOARD_MIN = 18  # a stage column narrower than this is not worth showing side by side
+_PANEL = 4  # a card's border and padding
+
+
+def _board_heading(column: Mapping[str, Any]) -> str:
+    return f"{visible(column['stage'])} ({column['probability']} %)"
+
+
+def _board_part(columns: Sequence[Mapping[str, Any]], inner: int) -> Any:
+    """One row of the board: ``columns`` side by side, each ``inner`` cells wide."""
+    from rich.cells import cell_len
     from rich.console import Group
-    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
+    def whole(text: str, style: str = "") -> Text:
+        return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
     table = Table(show_header=True, header_style="bold", show_footer=True, expand=True)
     cells = []
     for column in columns:
-        header = f"{visible(column['stage'])} ({column['probability']} %)"
-        footer = [f"{column['deals']} deal{'s' if column['deals'] != 1 else ''}"]
+        footer: list[Any] = [Text(f"{column['deals']} deal{'s' if column['deals'] != 1 else ''}")]
         for total, weighted in column["totals"]:
-            footer.append(f"{total}\n[dim]weighted {weighted}[/dim]")
+            footer.append(whole(total))
+            if cell_len(f"weighted {weighted}") <= inner:
+                footer.append(whole(f"weighted {weighted}", "dim"))
+            else:
+                footer += [Text("weighted", style="dim"), whole(weighted, "dim")]
         if column["overdue"]:
-            footer.append(f"[red]{column['overdue']} overdue[/red]")
-        table.add_column(escape(header), footer="\n".join(footer), overflow="fold", ratio=1)
+            footer.append(Text(f"{column['overdue']} overdue", style="red"))
+        table.add_column(Text(_board_heading(column)), footer=Group(*footer), ratio=1)
         parts: list[Any] = []
-        for card in column["cards"]:
-            body = Text(visible(card["customer"] or ""), style="cyan")
-            if card.get("value"):
-                body.append("\n" + card["value"])
-            if card.get("close_date"):
-                late = card.get("overdue")
-                body.append(
-                    f"\n{'overdue ' if late else 'closes '}{card['close_date']}",
-                    style="red" if late else "dim",
-                )
-            title = Text(f"#{card['id']} ", style="dim") + Text(visible(card["title"]), "bold")
-            parts.append(Panel(Group(title, body), padding=(0, 1), border_style="dim"))
+        for card_ in column["cards"]:
+            lines = [
+                Text(f"#{card_['id']} ", style="dim", no_wrap=True, overflow="ellipsis")
+                + Text(visible(card_["title"]), style="bold"),
+                whole(visible(card_["customer"] or ""), "cyan"),
+            ]
+            if card_.get("value"):
+                lines.append(whole(card_["value"]))
+            if card_.get("close_date"):
+                late = card_.get("overdue")
+                lines.append(whole(f"{'overdue' if late else 'closes'} {card_['close_date']}",
+                                   "red" if late else "dim"))  # fmt: skip
+            parts.append(Panel(Group(*lines), padding=(0, 1), border_style="dim"))
         hidden = column["deals"] - len(column["cards"])
         if hidden > 0:
-            parts.append(Text(f"… and {hidden} more",
-                              style="dim"))  # fmt: skip
+            parts.append(Text(f"… and {hidden} more", style="dim"))
         if not parts:
             parts.append(Text("no deals", style="dim"))
         cells.append(Group(*parts))
     if columns:
         table.add_row(*cells)
-    console(out).print(table)
+    return table

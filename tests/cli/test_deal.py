@@ -198,7 +198,7 @@ def test_list_formats_and_overdue(crm, customer) -> None:
     tsv = crm("deal", "list").stdout.splitlines()
     assert tsv[0].startswith("id\tuid\ttitle\tcustomer_id\tcustomer\tstage\tstatus\tamount")
     table = crm("deal", "list", "-f", "table").stdout
-    assert "1,200.50 USD" in table and "2026-11-01 (overdue)" in table
+    assert "1,200.50 USD" in table and "2026-11-01 !" in table
 
 
 def test_items_make_the_amount(crm, customer, db_path: Path) -> None:

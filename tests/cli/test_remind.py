@@ -372,7 +372,7 @@ def test_list_columns_and_formats(crm, spread) -> None:
     assert tsv[0].startswith("id\tuid\tdue_at\ttext\tfor\tevery\toverdue")
     assert "\t2026-11-20T02:00:00Z\tOverdue\tcustomer 1 Nguyễn Văn An\t\ttrue\t" in tsv[1]
     table = crm("remind", "list", "-f", "table").stdout
-    assert "Fri 2026-11-20 09:00 (overdue)" in table
+    assert "Fri 2026-11-20 09:00 !" in table  # overdue
     assert "Mon 2026-11-23 17:00" in table and "daily" in table
     assert "Done at" not in table
     assert "Done at" in crm("remind", "list", "--all", "-f", "table").stdout

@@ -21,7 +21,8 @@ def config_list(fmt: FormatOpt = None) -> None:
     from crmcli.render import emit
 
     db = database()
-    emit(settings.all_settings(db), ("key", "value", "description"), fmt_of(fmt))
+    emit(settings.all_settings(db), ("key", "value", "description"), fmt_of(fmt),
+         kinds={"value": "text"})  # a setting's value, not an amount  # fmt: skip
 
 
 @config_app.command("get")

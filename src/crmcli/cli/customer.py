@@ -46,6 +46,7 @@ from crmcli.core import settings
 app = group("Customers: add, find, show, edit, log interactions, import and export.")
 
 TABLE_COLUMNS = ("id", "name", "company", "email", "phone", "city", "tags", "last_contacted")
+TABLE_DROP = ("last_contacted", "tags", "city", "email", "company")  # first to go when narrow
 INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
 DEAL_COLUMNS = ("id", "title", "stage", "value", "probability", "close_date")
 TICKET_COLUMNS = ("id", "subject", "priority", "status", "tier", "due_at", "overdue")
@@ -145,7 +146,7 @@ def list_(
     )  # fmt: skip
     rows = cap_table(rows, out, limit)
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
-         empty_message="no customers match")  # fmt: skip
+         empty_message="no customers match", drop=TABLE_DROP)  # fmt: skip
 
 
 @app.command("show")

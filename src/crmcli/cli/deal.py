@@ -34,6 +34,7 @@ stages_app = typer.Typer(rich_markup_mode=None)  # bare `crm deal stages` lists 
 item_app = group("Line items (product, quantity, price): a deal with items is worth their sum.")
 
 TABLE_COLUMNS = ("id", "title", "customer", "stage", "value", "probability", "close_date")
+TABLE_DROP = ("probability", "stage", "customer")  # on a narrow terminal, these go first
 ITEM_TABLE_COLUMNS = ("id", "position", "product", "quantity", "price", "total")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Deal id.", show_default=False)]
@@ -67,11 +68,13 @@ def _money(amount: int | None, currency: str | None) -> str:
 
 
 def for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Deals as a person reads them: the value formatted, an overdue close date marked."""
+    """Deals as a person reads them: the value formatted, an overdue close date marked
+    (and the row drawn in red)."""
+    from crmcli.render import late
+
     for row in rows:
         row["value"] = _money(row.get("amount"), row.get("currency"))
-        if row.get("overdue"):
-            row["close_date"] = f"{row['close_date']} (overdue)"
+        row["close_date"] = late(row.get("close_date") or "", row.get("overdue"))
         yield row
 
 
@@ -147,7 +150,7 @@ def list_(
     if out == "table":
         rows = for_table(cap_table(rows, out, limit))
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
-         empty_message="no deals match")  # fmt: skip
+         empty_message="no deals match", drop=TABLE_DROP, alert="overdue")  # fmt: skip
 
 
 @app.command("show")

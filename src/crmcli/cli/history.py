@@ -114,7 +114,8 @@ def history(
             shown = shown[:wanted]
             info(f"showing the newest {wanted}; use --limit 0 for all")
         rows = _for_table(shown)
-    emit(rows, columns, out, table_columns=TABLE_COLUMNS, raw=raw, empty_message="no changes")
+    emit(rows, columns, out, table_columns=TABLE_COLUMNS, raw=raw, empty_message="no changes",
+         keep=("at", "record"), drop=("action", "command"))  # fmt: skip
 
 
 def _describe(step: Any) -> str:

@@ -84,9 +84,10 @@ def add(
 def for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Reminders as a person reads them: the due time local with its weekday, overdue marked."""
     from crmcli.core.reminders import when_text
+    from crmcli.render import late
 
     for row in rows:
-        row["due"] = when_text(row["due_at"]) + (" (overdue)" if row["overdue"] else "")
+        row["due"] = late(when_text(row["due_at"]), row["overdue"])
         yield row
 
 
@@ -131,7 +132,8 @@ def list_(
         rows = for_table(cap_table(rows, out, limit))
     empty = {"overdue": "nothing is overdue", "today": "nothing due today",
              "week": "nothing due this week"}.get(window or "", "no reminders")  # fmt: skip
-    emit(rows, core.COLUMNS, out, table_columns=columns, raw=raw, empty_message=empty)
+    emit(rows, core.COLUMNS, out, table_columns=columns, raw=raw, empty_message=empty,
+         alert="overdue", drop=("every", "for"))  # fmt: skip
 
 
 @app.command("done")

@@ -13,6 +13,8 @@ import typer
 from crmcli.cli.options import ForceOpt, FormatOpt, database, fmt_of
 from crmcli.errors import UsageError
 
+TABLE_COLUMNS = ("due", "status", "text", "who")  # the text names the kind and the id
+
 
 def due(
     within: Annotated[
@@ -57,6 +59,7 @@ def due(
     Example: crm remind due --kind reminder -f ids | crm remind done -
     """
     from crmcli.core import due as core
+    from crmcli.render import is_terminal
 
     kinds = core.parse_kinds(kind or ())
     out = None if fmt is None else fmt_of(fmt)
@@ -68,12 +71,13 @@ def due(
         )
     db = database()
     items = core.collect(db, within=within, kinds=kinds)
-    if out is None:
+    if out is None and not is_terminal():  # cron: plain lines
         count = core.write_lines(items, sys.stdout)
-    else:
+    else:  # a terminal: a table that fits it
         from crmcli.render import emit
 
-        count = emit(core.records(items), core.COLUMNS, out)
+        count = emit(core.records(items), core.COLUMNS, out or fmt_of(None),
+                     table_columns=TABLE_COLUMNS, keep=("due", "text"), drop=("who", "status"))  # fmt: skip
     if exit_code and count == 0:
         raise typer.Exit(1)
 

@@ -339,11 +339,24 @@ BARS: dict[tuple[str, str], tuple[str, float | None]] = {
     ("activity", "periods"): ("interactions", None),
     ("tickets", "satisfaction"): ("tickets", None),
 }
+# On a narrow terminal these columns go first (in this order), then the others from the right.
+DROP: dict[tuple[str, str], tuple[str, ...]] = {
+    ("pipeline", "stages"): ("unpriced", "avg_age_days", "probability"),
+    ("pipeline", "funnel"): ("dropped", "lost"),
+    ("forecast", "months"): ("unpriced", "deals"),
+    ("sales", "periods"): ("mean_days_to_win", "median_days_to_win", "avg_won", "lost"),
+    ("leads", "groups"): ("median_days_to_convert", "contacted", "qualified", "lost"),
+    ("customers", "top"): ("last_contact", "won_deals", "rank"),
+    ("customers", "at_risk"): ("open_deals", "won_deals"),
+    ("tickets", "unhappy"): ("reopened", "low_scores"),
+    ("activity", "periods"): ("deals_lost", "deals_won", "notes"),
+}
 HIDDEN = frozenset({"position", "step"})
 TEXT = frozenset({"stage", "name", "reason", "period", "month", "source", "priority",
                   "last_contact", "currency"})  # fmt: skip
 TABLE_ROWS_MAX = 200
 BAR_WIDTH = 16
+BAR_MIN = 4  # narrower than this, a bar says nothing: it is left out
 _BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -360,10 +373,11 @@ def bar(value: float | None, top: float, width: int = BAR_WIDTH) -> str:
 HEADINGS = {
     "currency": "Cur", "probability": "Prob %", "unpriced": "No amount",
     "avg_age_days": "Days in stage", "win_rate_pct": "Win %",
-    "median_days_to_win": "Median days to win", "mean_days_to_win": "Mean days to win",
-    "median_days_to_convert": "Median days to convert", "conversion_pct": "Conversion",
+    "median_days_to_win": "Median days", "mean_days_to_win": "Mean days",
+    "median_days_to_convert": "Median days", "conversion_pct": "Conversion",
     "previous_buyers": "Buyers before", "median_hours_to_resolve": "Median hours to resolve",
     "mean_hours_to_resolve": "Mean hours to resolve", "first_line_pct": "Solved at tier 1",
+    "interactions": "Total", "deals_won": "Won", "deals_lost": "Lost",
 }  # fmt: skip
 
 # In a summary card, the counts that are as of now (the rest covers the range).
@@ -404,12 +418,15 @@ def cell(name: str, row: dict[str, Any]) -> str:
 
 
 def draw(report: core.Report, only: str | None) -> None:
+    """The sections on a terminal, laid out for its width by the rendering layer: numbers
+    and amounts whole, names cut with "…", the bar narrower (or gone) before a number goes."""
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    from crmcli.render import console
+    from crmcli import render
 
-    con = console()
+    con = render.console()
     first = True
     for name, section in report.sections.items():
         if only is not None and name != only:
@@ -424,10 +441,10 @@ def draw(report: core.Report, only: str | None) -> None:
         if len(rows) == 1 and name == "summary":  # one record: a card
             con.print(f"[bold]{escape(section.title)}[/bold]")
             card = Table(show_header=False, box=None, padding=(0, 1))
-            card.add_column(style="bold")
-            card.add_column(justify="right")
+            card.add_column(style="bold", no_wrap=True)
+            card.add_column(justify="right", no_wrap=True)
             for col in section.columns:
-                card.add_row(CARD_HEADINGS.get(col) or title(col), escape(cell(col, rows[0])))
+                card.add_row(CARD_HEADINGS.get(col) or title(col), Text(cell(col, rows[0])))
             con.print(card)
             continue
         columns = [c for c in section.columns if c not in HIDDEN]
@@ -437,33 +454,55 @@ def draw(report: core.Report, only: str | None) -> None:
             for n in range(len(cells) - 1, 0, -1):
                 if cells[n][0] == cells[n - 1][0]:
                     cells[n][0] = ""
-        table = Table(title=section.title, header_style="bold")
-        used = 1
-        for n, col in enumerate(columns):
-            widest = max((len(line[n]) for line in cells), default=0)
-            word = max(len(w) for w in title(col).split())
-            text = col in TEXT
-            width = max(min(widest, 14) if text else widest, word)
-            used += width + 3
-            table.add_column(title(col), justify="left" if text else "right", overflow="fold",
-                             min_width=width, max_width=None if text else width)  # fmt: skip
+        laid = [
+            render.Column(col, title(col), kind(col, [r.get(col) for r in shown]),
+                          [line[n] for line in cells])
+            for n, col in enumerate(columns)
+        ]  # fmt: skip
+        keep = {columns[0]} | render.identifying(columns, {c.name: c.kind for c in laid})
         spec = BARS.get((report.name, name))
-        room = min(BAR_WIDTH, con.width - used - 3)
-        tops: dict[Any, float] = {}
-        if spec is not None and room >= 4:  # a bar where it fits
-            table.add_column("", no_wrap=True, style="cyan", min_width=room)
-            column, fixed = spec
-            for row in rows:  # the scale: the largest value of each currency
-                key = row.get("currency")
-                tops[key] = fixed or max(tops.get(key, 0.0), float(row.get(column) or 0))
-        else:
-            spec = None
-        for row, line in zip(shown, cells, strict=True):
-            drawn = [escape(text) for text in line]
-            if spec is not None:
-                drawn.append(bar(row.get(spec[0]), tops.get(row.get("currency"), 0.0), room))
-            table.add_row(*drawn)
-        con.print(table)
+        fill = _bars(spec, rows, shown) if spec is not None else None
+        drop = DROP.get((report.name, name), ())
+        con.print(render.table(laid, title=section.title, width=con.width, keep=keep, drop=drop,
+                               styles={"": "cyan"}, fill=fill))  # fmt: skip
         if len(rows) > TABLE_ROWS_MAX:
             info(f"{section.title}: showing {TABLE_ROWS_MAX} of {len(rows)}; "
                  f"use -f tsv --section {name} for all")  # fmt: skip
+
+
+def _bars(spec: tuple[str, float | None], rows: list[dict[str, Any]],
+          shown: list[dict[str, Any]]) -> Any:  # fmt: skip
+    """The bar column for the width left over: at most ``BAR_WIDTH`` cells, none under
+    ``BAR_MIN`` (the numbers beside it say it all)."""
+    from crmcli import render
+
+    column, fixed = spec
+    tops: dict[Any, float] = {}
+    for row in rows:  # the scale: the largest value of each currency
+        key = row.get("currency")
+        tops[key] = fixed or max(tops.get(key, 0.0), float(row.get(column) or 0))
+
+    def fill(spare: int) -> Any:
+        room = min(BAR_WIDTH, spare)
+        if room < BAR_MIN:
+            return None
+        bars = [bar(row.get(column), tops.get(row.get("currency"), 0.0), room) for row in shown]
+        drawn = render.Column("", "", render.CODE, bars)
+        drawn.width = room
+        return drawn
+
+    return fill
+
+
+def kind(name: str, values: list[Any]) -> str:
+    """How a report column is laid out: names and reasons are free text, the period, stage,
+    source and priority short codes, everything else a number (amounts, counts, %)."""
+    from crmcli import render
+
+    if name in ("name", "reason"):
+        return render.TEXT
+    if name in TEXT:
+        return render.CODE if name != "last_contact" else render.TIME
+    if name in MONEY:
+        return render.MONEY
+    return render.column_kind(name, values)

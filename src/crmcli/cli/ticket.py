@@ -31,6 +31,7 @@ from crmcli.core import tickets as core
 app = group("Support tickets: priorities, SLA due times, escalation, the whole thread.")
 
 TABLE_COLUMNS = ("id", "customer", "subject", "priority", "status", "tier", "due", "overdue")
+TABLE_DROP = ("tier", "overdue", "status", "customer")  # first to go when narrow
 THREAD_TABLE_COLUMNS = ("at", "kind", "change", "body")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -77,8 +78,10 @@ def _due_note(ticket: dict[str, Any]) -> str:
 
 def for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Tickets as a person reads them: the due time local with its weekday, overdue marked."""
+    from crmcli.render import late
+
     for row in rows:
-        row["due"] = _local(row["due_at"]) if row.get("due_at") else ""
+        row["due"] = late(_local(row["due_at"]) if row.get("due_at") else "", row.get("overdue"))
         row["overdue"] = "overdue" if row.get("overdue") else ""
         yield row
 
@@ -174,7 +177,7 @@ def list_(
     if out == "table":
         rows = for_table(cap_table(rows, out, limit))
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
-         empty_message="no tickets match")  # fmt: skip
+         empty_message="no tickets match", alert="overdue", drop=TABLE_DROP)  # fmt: skip
 
 
 def _split(values: list[str]) -> list[str]:
