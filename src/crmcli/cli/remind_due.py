@@ -76,8 +76,14 @@ def due(
     else:  # a terminal: a table that fits it
         from crmcli.render import emit
 
-        count = emit(core.records(items), core.COLUMNS, out or fmt_of(None),
-                     table_columns=TABLE_COLUMNS, keep=("due", "text"), drop=("who", "status"))  # fmt: skip
+        count = emit(
+            core.records(items),
+            core.COLUMNS,
+            out or fmt_of(None),
+            table_columns=TABLE_COLUMNS,
+            keep=("due", "text"),
+            drop=("who", "status"),
+        )
     if exit_code and count == 0:
         raise typer.Exit(1)
 
