@@ -350,12 +350,13 @@ def test_demo_fills_once_and_never_mixes_with_real_data(crm, tmp_path: Path) -> 
     assert stages == {"new", "qualified", "proposal", "negotiation"}
     listed = crm("--db", demo_db, "customer", "list", "-f", "json")
     names = [r["name"] for r in json.loads(listed.stdout)]
-    assert len(names) == 10 and "Nguyễn Văn An" in names and "Lê Đức Minh" in names
+    assert len(names) >= 20 and "Nguyễn Văn An" in names and "Lê Đức Minh" in names
     deals = json.loads(crm("--db", demo_db, "deal", "list", "-f", "json").stdout)
     assert {d["status"] for d in deals} == {"open", "won", "lost"}
     assert {d["currency"] for d in deals} == {"VND", "EUR", "USD"}
     leads = json.loads(crm("--db", demo_db, "lead", "list", "-f", "json").stdout)
-    assert {lead["status"] for lead in leads} == {"new", "contacted", "qualified", "lost"}
+    assert {lead["status"] for lead in leads} == {"new", "contacted", "qualified", "converted",
+                                                  "lost"}  # fmt: skip
     erp = next(d for d in deals if d["title"].startswith("ERP"))
     assert (erp["amount"], erp["currency"]) == (465_000_000, "VND")  # the sum of its items
     again = crm("--db", demo_db, "demo", "-f", "tsv")
