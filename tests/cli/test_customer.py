@@ -392,3 +392,30 @@ def test_dupes_phones_international_match_whole_local_by_last_digits(crm) -> Non
     written = add(crm, "Lê Thị Hoa", "--phone", "84 912 345 678")  # no +: by its last digits
     pairs = json.loads(crm("customer", "dupes", "-f", "json").stdout)
     assert pairs == [{"keep": local, "other": written, "reasons": ["same phone"]}]
+
+
+def test_adding_a_known_email_or_phone_warns_and_names_the_customer(crm, db_path) -> None:
+    assert crm("config", "set", "country", "VN").exit_code == 0
+    first = add(crm, "Nguyễn Văn An", "--email", "an@example.vn", "--phone", "0912 345 678")
+    result = crm("customer", "add", "Nguyen Van An", "--email", "AN@example.vn")
+    assert result.exit_code == 0 and result.stdout == "2\n"  # still added; stdout the id only
+    assert result.stderr.splitlines() == [
+        "Added customer 2: Nguyen Van An",
+        f"warning: same e-mail as customer {first} (Nguyễn Văn An); added anyway "
+        f"(one person? crm customer merge {first} 2)",
+    ]
+    by_phone = crm("customer", "add", "Anh An", "--phone", "+84 912 345 678")
+    assert by_phone.stdout == "3\n"
+    assert "warning: same phone as customer 1 (Nguyễn Văn An)" in by_phone.stderr
+    both = crm("customer", "add", "An again", "--email", "an@example.vn", "--phone", "0912345678")
+    warnings = [line for line in both.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: same e-mail and phone as customer 1 (Nguyễn Văn An); added anyway "
+        "(one person? crm customer merge 1 4)",
+        "warning: same e-mail as customer 2 (Nguyen Van An); added anyway "
+        "(one person? crm customer merge 2 4)",
+        "warning: same phone as customer 3 (Anh An); added anyway "
+        "(one person? crm customer merge 3 4)",
+    ]
+    fresh = crm("customer", "add", "Lê Hoa", "--email", "hoa@example.vn")
+    assert fresh.stderr == "Added customer 5: Lê Hoa\n"

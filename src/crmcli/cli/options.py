@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -136,6 +136,18 @@ def info(message: str) -> None:
     """A human message: stderr, never mixed with data."""
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def warn_same_contact(matches: Sequence[Mapping[str, Any]], kind: str, hint: str = "") -> None:
+    """One line on stderr per existing record with the new one's e-mail or phone:
+    ``warning: same e-mail as customer 4 (An); added anyway``.  ``hint`` may name
+    ``{id}``, the existing record's id."""
+    from crmcli.text import visible
+
+    for match in matches:
+        extra = hint.format(id=match["id"]) if hint else ""
+        info(f"warning: same {match['same']} as {kind} {match['id']} "
+             f"({visible(str(match['name']))}); added anyway{extra}")  # fmt: skip
 
 
 def confirm(question: str, *, yes: bool) -> None:
