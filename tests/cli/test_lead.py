@@ -299,7 +299,7 @@ def test_status_changes_are_recorded(crm, leads, db_path) -> None:
     lid = str(leads["anna"])
     result = crm("lead", "status", lid, "contacted")
     assert result.exit_code == 0 and result.stdout == ""
-    assert result.stderr == "Lead 3: new -> contacted\n"
+    assert result.stderr == "Lead 3: new → contacted\n"
     result = crm("lead", "status", lid, "Qualified")  # case ignored
     assert result.exit_code == 0, result.stderr
     record = shown(crm, leads["anna"])

@@ -290,7 +290,7 @@ def status(
     if old == target:
         info(f"Lead {lead_id} is already {target}; nothing changed")
     else:
-        info(f"Lead {lead_id}: {old} -> {target}")
+        info(f"Lead {lead_id}: {old} → {target}")
 
 
 @app.command("convert")

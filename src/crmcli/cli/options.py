@@ -179,7 +179,7 @@ SHOWN_IDS = 10  # a batch's message lists this many ids
 def ids_argument(noun: str) -> Any:
     """The ID... argument of show/edit/delete/done: one id, several, or ``-`` for stdin."""
     return typer.Argument(
-        metavar="ID...",
+        metavar="ID…",
         help=f"{noun} id; several ids, or - to read ids from stdin (one a line, as -f ids "
         "prints them), make one command and one transaction.",
         show_default=False,

@@ -227,7 +227,8 @@ def fill(db: Database) -> dict[str, int]:
     others = db.scalar("SELECT count(*) FROM customers")
     if others:
         raise CrmError(
-            f"{db.path} already holds {others} customers of yours; the demo does not mix sample "
+            f"{db.path} already holds {others} customer{'s' if others != 1 else ''} of yours; "
+            "the demo does not mix sample "
             "data into them: run it on its own file, e.g. crm --db demo.db demo"
         )
     before = _counts(db)
