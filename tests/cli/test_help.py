@@ -112,3 +112,19 @@ def test_nothing_near_says_so_without_a_guess(crm):
     result = crm("zzzz")
     assert result.exit_code == 2
     assert result.stderr == "crm: error: No such command 'zzzz'. (see 'crm --help')\n"
+
+
+def test_an_option_of_a_sibling_command_names_the_commands_that_take_it(crm, db_path):
+    result = crm("ticket", "pending", "3", "--satisfaction", "4")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "crm: error: No such option: --satisfaction "
+        "(crm ticket resolve and crm ticket close take it)\n"
+    )
+    lost = crm("deal", "won", "1", "--reason", "price")
+    assert lost.stderr == "crm: error: No such option: --reason (crm deal lost takes it)\n"
+    unknown = crm("customer", "list", "--bogus")
+    assert unknown.stderr == (
+        "crm: error: No such option: --bogus (see 'crm customer list --help')\n"
+    )
+    assert not db_path.exists()

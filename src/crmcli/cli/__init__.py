@@ -361,7 +361,7 @@ def handle(call: Any) -> int:
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
-            hint = f" (see '{ctx.command_path} --help')"
+            hint = _elsewhere(exc, ctx) or f" (see '{ctx.command_path} --help')"
         _error(exc.format_message() + hint)
         return exc.exit_code
     except typer.Abort:
@@ -391,6 +391,25 @@ def handle(call: Any) -> int:
         return EXIT_USAGE
     except Exception as exc:
         return _internal(exc)
+
+
+def _elsewhere(exc: ClickException, ctx: Any) -> str:
+    """For an option this command does not take: the commands of its group that take it
+    (``crm ticket pending 3 --satisfaction 4`` -> ``ticket resolve`` and ``close`` do)."""
+    option = getattr(exc, "option_name", None)
+    parent = ctx.parent
+    if type(exc).__name__ != "NoSuchOption" or not option or parent is None:
+        return ""
+    group = parent.command
+    takers = []
+    for name in group.list_commands(parent):
+        command = group.get_command(parent, name)
+        if name != ctx.info_name and any(option in p.opts for p in command.params):
+            takers.append(f"{parent.command_path} {name}")
+    if not takers:
+        return ""
+    names = takers[0] if len(takers) == 1 else ", ".join(takers[:-1]) + " and " + takers[-1]
+    return f" ({names} {'takes' if len(takers) == 1 else 'take'} it)"
 
 
 def _internal(exc: Exception) -> int:
