@@ -259,6 +259,8 @@ def _birthday(story: _Story, text: str | None) -> str | None:
     if text is None or not text.startswith("+"):
         return text
     day = story.today + timedelta(days=int(text[1:]))
+    if (day.month, day.day) == (1, 1):  # New Year's Day is busy enough: the day after
+        day += timedelta(days=1)
     return day.replace(year=1988 if (day.month, day.day) == (2, 29) else 1986).isoformat()
 
 
