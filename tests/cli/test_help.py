@@ -98,6 +98,8 @@ def test_summary_is_the_first_sentence_or_its_first_clause():
         (["deal", "stage", "list"], "did you mean 'stages'?"),
         (["report", "sale"], "did you mean 'sales'?"),
         (["remind", "dew"], "did you mean 'due'?"),
+        (["deal", "stages", "ad", "x"], "did you mean 'add'?"),
+        (["deal", "item", "lst", "1"], "did you mean 'list'?"),
     ],
 )
 def test_a_mistyped_command_suggests_the_nearest_in_one_line(crm, db_path, args, hint):

@@ -192,6 +192,8 @@ def polish(command: Any, path: str) -> Any:
         command.short_help = SUMMARIES.get(path) or summary(command.help)
     if hasattr(command, "commands"):
         command.subcommand_metavar = GROUP_USAGE
+        if type(command) is TyperGroup:  # a group inside a group: crm deal stages
+            command.__class__ = Suggesting
     for param in command.params:
         if isinstance(param, TyperArgument) and type(param) is TyperArgument:
             param.__class__ = CrmArgument
@@ -216,7 +218,18 @@ def suggest(exc: ClickUsageError, typo: str, names: Sequence[str]) -> None:
     exc.message = f"{base}; did you mean '{matches[0]}'?" if matches else f"{base}."
 
 
-class CrmGroup(TyperGroup):
+class Suggesting(TyperGroup):
+    """A group that answers a mistyped command with the nearest one (:func:`suggest`)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except ClickUsageError as exc:
+            suggest(exc, args[0], self.list_commands(ctx))
+            raise
+
+
+class CrmGroup(Suggesting):
     """The root command.
 
     Runs every command under one handler: a user error is one line on stderr and an exit
@@ -240,13 +253,6 @@ class CrmGroup(TyperGroup):
             self.add_command(polish(command, cmd_name), cmd_name)
         return command
 
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except ClickUsageError as exc:
-            suggest(exc, args[0], self.list_commands(ctx))
-            raise
-
     def main(  # type: ignore[override]
         self,
         args: Sequence[str] | None = None,
@@ -269,7 +275,7 @@ class CrmGroup(TyperGroup):
         return code
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(Suggesting):
     """A command group that turns a command into a Click command only when it is called.
 
     Typer converts every command of a group up front (≈2 ms each, from its signature);
@@ -331,13 +337,6 @@ class LazyGroup(TyperGroup):
             )
         self.add_command(polish(command, f"{self.name} {cmd_name}"), cmd_name)
         return command
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except ClickUsageError as exc:
-            suggest(exc, args[0], self.list_commands(ctx))
-            raise
 
 
 def handle(call: Any) -> int:
