@@ -98,7 +98,7 @@ def test_an_empty_database_says_so_on_stderr_and_prints_a_parsable_nothing(
 # The sections that cover the range only (the others are as of now: open tickets, at risk).
 PERIOD_SECTIONS = {
     "sales": ("periods", "lost_reasons"), "leads": ("groups",), "activity": ("periods",),
-    "customers": ("top",), "tickets": ("satisfaction", "unhappy"),
+    "customers": ("top",), "tickets": ("satisfaction", "unhappy"), "pipeline": ("funnel",),
 }  # fmt: skip
 
 
