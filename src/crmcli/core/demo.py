@@ -228,8 +228,8 @@ def fill(db: Database) -> dict[str, int]:
     if others:
         raise CrmError(
             f"{db.path} already holds {others} customer{'s' if others != 1 else ''} of yours; "
-            "the demo does not mix sample "
-            "data into them: run it on its own file, e.g. crm --db demo.db demo"
+            "the demo does not mix sample data into them: run it on its own file, "
+            "e.g. crm --db demo.db demo"
         )
     before = _counts(db)
     story = _Story(db, now_local().replace(microsecond=0), _SEED)
