@@ -350,12 +350,13 @@ def test_demo_fills_once_and_never_mixes_with_real_data(crm, tmp_path: Path) -> 
     assert stages == {"new", "qualified", "proposal", "negotiation"}
     listed = crm("--db", demo_db, "customer", "list", "-f", "json")
     names = [r["name"] for r in json.loads(listed.stdout)]
-    assert len(names) == 10 and "Nguyễn Văn An" in names and "Lê Đức Minh" in names
+    assert len(names) >= 20 and "Nguyễn Văn An" in names and "Lê Đức Minh" in names
     deals = json.loads(crm("--db", demo_db, "deal", "list", "-f", "json").stdout)
     assert {d["status"] for d in deals} == {"open", "won", "lost"}
     assert {d["currency"] for d in deals} == {"VND", "EUR", "USD"}
     leads = json.loads(crm("--db", demo_db, "lead", "list", "-f", "json").stdout)
-    assert {lead["status"] for lead in leads} == {"new", "contacted", "qualified", "lost"}
+    assert {lead["status"] for lead in leads} == {"new", "contacted", "qualified", "converted",
+                                                  "lost"}  # fmt: skip
     erp = next(d for d in deals if d["title"].startswith("ERP"))
     assert (erp["amount"], erp["currency"]) == (465_000_000, "VND")  # the sum of its items
     again = crm("--db", demo_db, "demo", "-f", "tsv")
@@ -391,3 +392,30 @@ def test_dupes_phones_international_match_whole_local_by_last_digits(crm) -> Non
     written = add(crm, "Lê Thị Hoa", "--phone", "84 912 345 678")  # no +: by its last digits
     pairs = json.loads(crm("customer", "dupes", "-f", "json").stdout)
     assert pairs == [{"keep": local, "other": written, "reasons": ["same phone"]}]
+
+
+def test_adding_a_known_email_or_phone_warns_and_names_the_customer(crm, db_path) -> None:
+    assert crm("config", "set", "country", "VN").exit_code == 0
+    first = add(crm, "Nguyễn Văn An", "--email", "an@example.vn", "--phone", "0912 345 678")
+    result = crm("customer", "add", "Nguyen Van An", "--email", "AN@example.vn")
+    assert result.exit_code == 0 and result.stdout == "2\n"  # still added; stdout the id only
+    assert result.stderr.splitlines() == [
+        "Added customer 2: Nguyen Van An",
+        f"warning: same e-mail as customer {first} (Nguyễn Văn An); added anyway "
+        f"(one person? crm customer merge {first} 2)",
+    ]
+    by_phone = crm("customer", "add", "Anh An", "--phone", "+84 912 345 678")
+    assert by_phone.stdout == "3\n"
+    assert "warning: same phone as customer 1 (Nguyễn Văn An)" in by_phone.stderr
+    both = crm("customer", "add", "An again", "--email", "an@example.vn", "--phone", "0912345678")
+    warnings = [line for line in both.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: same e-mail and phone as customer 1 (Nguyễn Văn An); added anyway "
+        "(one person? crm customer merge 1 4)",
+        "warning: same e-mail as customer 2 (Nguyen Van An); added anyway "
+        "(one person? crm customer merge 2 4)",
+        "warning: same phone as customer 3 (Anh An); added anyway "
+        "(one person? crm customer merge 3 4)",
+    ]
+    fresh = crm("customer", "add", "Lê Hoa", "--email", "hoa@example.vn")
+    assert fresh.stderr == "Added customer 5: Lê Hoa\n"

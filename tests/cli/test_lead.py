@@ -299,7 +299,7 @@ def test_status_changes_are_recorded(crm, leads, db_path) -> None:
     lid = str(leads["anna"])
     result = crm("lead", "status", lid, "contacted")
     assert result.exit_code == 0 and result.stdout == ""
-    assert result.stderr == "Lead 3: new -> contacted\n"
+    assert result.stderr == "Lead 3: new → contacted\n"
     result = crm("lead", "status", lid, "Qualified")  # case ignored
     assert result.exit_code == 0, result.stderr
     record = shown(crm, leads["anna"])
@@ -440,6 +440,54 @@ def test_story_add_log_qualify_convert_with_a_deal(crm, db_path) -> None:
                  ("Delivered",)) == [(1, 1)]  # fmt: skip
     assert ids(crm, "--status", "converted") == [lid]
     assert crm("customer", "list", "--search", "tasting", "-f", "ids").stdout == "1\n"
+
+
+def test_convert_moves_the_pending_reminders_to_the_customer(crm, db_path) -> None:
+    lid = str(add(crm, "Hoàng Thị Đào", "--email", "dao@lotusspa.vn"))
+    for text in ("Gửi bảng giá", "Gọi lại", "Đã xong"):
+        assert crm("remind", "add", text, "--at", "tomorrow 9am", "--lead", lid).exit_code == 0
+    assert crm("remind", "done", "3").exit_code == 0
+    result = crm("lead", "convert", lid)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "customer 1\n"
+    assert result.stderr.splitlines() == [
+        "Converted lead 1 to new customer 1",
+        "Moved 2 pending reminders to customer 1",
+    ]
+    customer = json.loads(crm("customer", "show", "1", "-f", "json").stdout)
+    assert sorted(r["text"] for r in customer["reminders"]) == ["Gọi lại", "Gửi bảng giá"]
+    listed = crm("remind", "list", "--customer", "1", "-f", "ids")
+    assert listed.stdout == "1\n2\n"
+    assert query(db_path, "SELECT id, customer_id, lead_id FROM reminders ORDER BY id") == [
+        (1, 1, None), (2, 1, None), (3, None, 1),  # a done one stays where it was
+    ]  # fmt: skip
+    assert crm("undo", "--yes").exit_code == 0
+    assert query(db_path, "SELECT id, customer_id, lead_id FROM reminders ORDER BY id") == [
+        (1, None, 1), (2, None, 1), (3, None, 1),
+    ]  # fmt: skip
+
+
+def test_convert_with_one_pending_reminder_says_reminder(crm) -> None:
+    lid = str(add(crm, "Bùi Văn Long"))
+    assert crm("remind", "add", "Gọi lại", "--at", "tomorrow", "--lead", lid).exit_code == 0
+    result = crm("lead", "convert", lid)
+    assert "Moved 1 pending reminder to customer 1" in result.stderr.splitlines()
+
+
+def test_adding_a_lead_with_a_known_email_or_phone_warns(crm) -> None:
+    customer = crm("customer", "add", "Hoàng Thị Đào", "--email", "dao@lotusspa.vn")
+    assert customer.exit_code == 0
+    first = crm("lead", "add", "Đào", "--email", "Dao@LotusSpa.vn", "--phone", "+84 91 234 5678")
+    assert first.exit_code == 0 and first.stdout == "1\n"
+    assert first.stderr.splitlines() == [
+        "Added lead 1: Đào",
+        "warning: same e-mail as customer 1 (Hoàng Thị Đào); added anyway (already a customer)",
+    ]
+    again = crm("lead", "add", "Chị Đào", "--phone", "+84 91 234 5678")
+    assert again.stdout == "2\n"
+    assert again.stderr.splitlines()[1:] == [
+        "warning: same phone as lead 1 (Đào); added anyway",
+    ]
 
 
 def test_convert_links_the_customer_with_the_same_email(crm, leads, db_path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from crmcli.cli.report import SECTIONS
 from crmcli.db import open_db
 from tests.conftest import crm_bin, dump
 
@@ -56,12 +57,83 @@ def at(monkeypatch, moment: str) -> None:
 # -- empty ---------------------------------------------------------------------------------
 
 
+# What a script gets when there is nothing to report: something it can parse.
+
+
+def expected_empty(name: str, fmt: str) -> str | None:
+    """stdout of an empty report in ``fmt`` (None: a JSON document, checked apart)."""
+    if fmt == "tsv":
+        return HEADERS[name]
+    if fmt == "csv":
+        return HEADERS[name].replace("\t", ",")  # CliRunner's stdout reads CRLF as \n
+    return None if fmt == "json" else ""
+
+
+def check_empty_document(name: str, stdout: str) -> None:
+    document = json.loads(stdout)
+    assert document["report"] == name
+    assert all(document[section] == [] for section in SECTIONS[name])
+
+
+MAIN = {"pipeline": "stages", "forecast": "months", "sales": "periods", "leads": "groups",
+        "customers": "top", "tickets": "summary", "activity": "periods"}  # fmt: skip
+HEADERS = {name: "\t".join(SECTIONS[name][MAIN[name]]) + "\n" for name in REPORTS}
+HEADERS["leads"] = HEADERS["leads"].replace("\tperiod", "")  # by source, the default
+
+
 @pytest.mark.parametrize("name", REPORTS)
 @pytest.mark.parametrize("fmt", ["tsv", "csv", "json", "jsonl", "table"])
-def test_an_empty_database_says_so_on_stderr_and_prints_nothing(crm, empty_db, name, fmt):
+def test_an_empty_database_says_so_on_stderr_and_prints_a_parsable_nothing(
+    crm, empty_db, name, fmt
+):
     result = crm("report", name, "-f", fmt)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
+    if fmt == "json":
+        check_empty_document(name, result.stdout)
+    else:
+        assert result.stdout == expected_empty(name, fmt)
+    assert result.stderr.startswith("no ") and result.stderr.count("\n") == 1
+
+
+# The sections that cover the range only (the others are as of now: open tickets, at risk).
+PERIOD_SECTIONS = {
+    "sales": ("periods", "lost_reasons"), "leads": ("groups",), "activity": ("periods",),
+    "customers": ("top",), "tickets": ("satisfaction", "unhappy"), "pipeline": ("funnel",),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PERIOD_SECTIONS))
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "json", "jsonl", "table"])
+def test_an_empty_period_prints_the_same_shape_as_a_full_one(crm, monkeypatch, name, fmt):
+    assert crm("demo").exit_code == 0
+    full = json.loads(ok(crm("report", name, "--period", "all", "-f", "json")))
+    assert all(full[s] for s in PERIOD_SECTIONS[name])
+    result = crm("report", name, "--from", "2030-01-01", "--to", "2030-12-31", "-f", fmt)
+    assert result.exit_code == 0, result.stderr
+    if fmt == "json":
+        document = json.loads(result.stdout)
+        assert list(document) == list(full)
+        assert all(document[s] == [] for s in PERIOD_SECTIONS[name])
+    elif fmt == "table" and set(SECTIONS[name]) - set(PERIOD_SECTIONS[name]):
+        assert "no " in result.stdout  # the other sections are drawn, this one says so
+    elif MAIN[name] in PERIOD_SECTIONS[name]:
+        assert result.stdout == expected_empty(name, fmt)
+        assert result.stderr.startswith("no ") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "section"),
+    [(name, section) for name in REPORTS for section in SECTIONS[name] if len(SECTIONS[name]) > 1],
+)
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "json", "jsonl"])
+def test_an_empty_section_in_a_record_format_is_parsable(crm, empty_db, name, section, fmt):
+    result = crm("report", name, "--section", section, "-f", fmt)
+    assert result.exit_code == 0, result.stderr
+    columns = SECTIONS[name][section]
+    assert result.stdout == {
+        "tsv": "\t".join(columns) + "\n", "csv": ",".join(columns) + "\n",
+        "json": "[]\n", "jsonl": "",
+    }[fmt]  # fmt: skip
     assert result.stderr.startswith("no ") and result.stderr.count("\n") == 1
 
 
@@ -75,7 +147,7 @@ def test_an_empty_section_prints_nothing_but_the_report_has_the_others(crm, cust
     deal(crm, customer, "1200")  # open: a pipeline, no lost reasons, no sales
     assert ok(crm("report", "pipeline", "-f", "tsv")).startswith("stage\tposition\t")
     lost = crm("report", "sales", "--section", "lost-reasons", "-f", "tsv")
-    assert lost.exit_code == 0 and lost.stdout == ""
+    assert lost.exit_code == 0 and lost.stdout == "rank\treason\tlost\tshare_pct\n"
     assert lost.stderr == "no deals lost (2026-01-01 to 2026-12-31)\n"
     document = doc(crm, "customers")
     assert document["top"] == [] and document["summary"][0]["customers"] == 1
@@ -323,7 +395,7 @@ def test_the_installed_crm_prints_plain_records_off_a_terminal(db_path, tmp_path
     assert "2026-11\tVND\t1\t2500000\t0\t100.0\t2500000\t" in result.stdout
     assert "\x1b[" not in result.stdout and result.stderr == ""
     empty = run("report", "tickets")
-    assert (empty.returncode, empty.stdout) == (0, "")
+    assert (empty.returncode, empty.stdout) == (0, HEADERS["tickets"])
     assert empty.stderr == "no tickets opened (2026-01-01 to 2026-12-31) and none unresolved\n"
     bad = run("report", "sales", "--period", "soon")
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1

@@ -604,3 +604,42 @@ def test_installed_crm_open_and_list_off_a_terminal(db_path: Path) -> None:
     assert default.stdout == listed.stdout
     missing = run("ticket", "close", "7")
     assert (missing.returncode, missing.stderr) == (1, "crm: error: no ticket 7\n")
+
+
+def test_resolve_takes_the_satisfaction_score_and_close_keeps_it(crm, customer):
+    ticket_id = ticket(crm, customer)
+    t = str(ticket_id)
+    result = crm("ticket", "resolve", t, "--satisfaction", "4", "--note", "new cable")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr == "Resolved ticket 1: Laptop does not boot (satisfaction 4/5)\n"
+    record = shown(crm, ticket_id)
+    assert (record["status"], record["satisfaction"]) == ("resolved", 4)
+    ok(crm("ticket", "close", t))
+    assert shown(crm, ticket_id)["satisfaction"] == 4  # kept
+    report = crm("report", "tickets", "-f", "json")
+    assert json.loads(report.stdout)["summary"][0]["mean_satisfaction"] == 4.0
+
+
+@pytest.mark.parametrize("score", ["0", "6", "good"])
+def test_resolve_refuses_a_score_out_of_range_and_changes_nothing(crm, customer, db_path, score):
+    t = str(ticket(crm, customer))
+    before = dump(db_path)
+    result = crm("ticket", "resolve", t, "--satisfaction", score)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "satisfaction" in result.stderr and result.stderr.count("\n") == 1
+    assert dump(db_path) == before
+
+
+def test_a_score_on_another_status_change_points_to_resolve(crm, customer, db_path):
+    from crmcli.core import tickets
+    from crmcli.db import open_db
+    from crmcli.errors import UsageError
+
+    ticket_id = ticket(crm, customer)
+    db = open_db(db_path, create=False)
+    try:
+        with pytest.raises(UsageError, match="crm ticket resolve 1 --satisfaction 4"):
+            with db.write():
+                tickets.change_status(db, ticket_id, "pending", satisfaction=4)
+    finally:
+        db.close()

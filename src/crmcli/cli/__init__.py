@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.exceptions import ClickException  # Typer bundles Click; no click import
-from typer.core import TyperGroup
+from typer._click.exceptions import UsageError as ClickUsageError
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from crmcli import __version__
 from crmcli.cli import options
@@ -52,7 +53,185 @@ MORE_COMMANDS: dict[str, dict[str, str]] = {
 }
 
 
-class CrmGroup(TyperGroup):
+# One-line summaries for the command lists of `crm --help` and `crm GROUP --help`, where the
+# first sentence of a command's help is longer than SUMMARY_MAX (Click would cut it with
+# "...").  A command not named here gets its first sentence, or the clause before its first
+# ":", ";" or " (" when that is too long.
+SUMMARY_MAX = 56
+SUMMARIES: dict[str, str] = {
+    "customer": "Customers: add, find, show, edit, import, export",
+    "customer show": "Show customers with their whole history",
+    "customer edit": "Change customers' fields, tags or contact cadence",
+    "customer delete": "Delete customers with their history and deals",
+    "customer log": "Record a call, e-mail, meeting or note; prints its id",
+    "customer dupes": "List likely duplicates: same e-mail, phone or name",
+    "customer merge": "Merge two customers: OTHER into KEEP",
+    "customer export-person": "Everything held about one customer, as JSON",
+    "customer forget": "Erase a customer's personal data for good",
+    "customer import": "Import customers from CSV, TSV, JSON or vCard",
+    "customer export": "Export customers with every column",
+    "lead": "Leads from every channel: add, qualify, convert",
+    "lead show": "Show leads with their interactions and status history",
+    "lead edit": "Change leads' fields or tags",
+    "lead delete": "Delete leads with their history",
+    "lead log": "Record a call, e-mail, meeting or note; prints its id",
+    "lead status": "Move a lead to new, contacted, qualified or lost",
+    "lead convert": "Turn a lead into a customer (and a deal)",
+    "lead forget": "Erase a lead's personal data for good",
+    "lead import": "Import leads from CSV, TSV, JSON or JSON Lines",
+    "deal": "Deals through stages, line items, the pipeline board",
+    "deal list": "List deals by stage, customer, status or close date",
+    "deal show": "Show deals with their line items and stage history",
+    "deal edit": "Change deals' fields (the stage: move, won, lost)",
+    "deal move": "Move a deal to another open stage",
+    "deal won": "Mark a deal won, with contract and payment dates",
+    "deal pipeline": "The pipeline board: deals and totals per stage",
+    "deal import": "Import deals from CSV, TSV, JSON or JSON Lines",
+    "deal stages": "The stages deals move through, with probabilities",
+    "deal stages edit": "Change a stage's probability",
+    "deal stages remove": "Remove an open stage (--to moves its deals)",
+    "deal item": "Line items: a deal with items is worth their sum",
+    "deal item add": "Add a line item to a deal; prints its id",
+    "deal item remove": "Remove a line item from its deal",
+    "ticket": "Support tickets: SLA due times, escalation, threads",
+    "ticket list": "List tickets (default: unresolved, soonest due first)",
+    "ticket show": "Show tickets with their whole thread",
+    "ticket comment": "Add a comment to a ticket's thread",
+    "ticket escalate": "Escalate a ticket from tier 1 to tier 2",
+    "ticket pending": "Set a ticket pending (the SLA clock pauses)",
+    "ticket resolve": "Resolve a ticket, with the customer's score",
+    "ticket close": "Close a ticket, with the customer's score",
+    "ticket reopen": "Reopen a ticket, or take a pending one back to open",
+    "ticket edit": "Change a ticket's subject, priority or due time",
+    "remind": "Reminders, repeating ones, the daily digest for cron",
+    "remind due": "What is overdue or due today, one line each",
+    "remind export": "Export what is due as an iCalendar file",
+    "remind add": "Add a reminder, once or repeating; prints its id",
+    "remind list": "List pending reminders, soonest first",
+    "remind done": "Mark reminders done (a repeating one moves on)",
+    "remind snooze": "Put a reminder off until later",
+    "remind delete": "Delete reminders (a repeating one: all its times)",
+    "report": "Reports: pipeline, sales, leads, tickets and more",
+    "report forecast": "Weighted open deals by expected close month",
+    "report sales": "Won and lost deals per period, win rate, days to win",
+    "report customers": "Top customers, repeat buyers, retention, at risk",
+    "report activity": "Calls, e-mails, meetings, notes and wins per period",
+    "demo": "Fill a sample database with 15 months of history",
+    "config": "Settings: date order, country, currency, SLA",
+    "backup": "Copy the database to FILE, safely while in use",
+    "restore": "Replace the database with a backup (the old one kept)",
+    "doctor": "Check the database: integrity, links, indexes",
+    "history": "The audit trail, newest first: what changed when",
+    "undo": "Undo the last command that changed something",
+}
+
+
+def summary(help_text: str | None) -> str:
+    """The first sentence of a help text, or its first clause when that is too long."""
+    import re
+
+    first = re.split(r"\.(?:\s|$)", (help_text or "").strip().split("\n\n")[0], maxsplit=1)[0]
+    first = " ".join(first.split())
+    if len(first) <= SUMMARY_MAX:
+        return first
+    for mark in (": ", "; ", " ("):
+        head = first.split(mark, 1)[0]
+        if len(head.split()) >= 3 and len(head) <= SUMMARY_MAX:
+            return head
+    return first  # wrapped by the help formatter, never cut
+
+
+# Placeholders of options that take text, by the option's long name (the rest: its name in
+# capitals, --city CITY); numbers are N, ids ID, files FILE, choices list themselves.
+WORDS: dict[str, str] = {
+    **dict.fromkeys(("note", "reason", "description", "next-text", "subject", "name", "title",
+                     "contract-number", "body"), "TEXT"),  # fmt: skip
+    **dict.fromkeys(("from", "to", "close", "payment-due", "contract-start", "contract-end",
+                     "birthday", "closing-before", "since", "until"), "DATE"),  # fmt: skip
+    **dict.fromkeys(("at", "due", "next"), "WHEN"),
+    **dict.fromkeys(("sort", "unset"), "FIELD"),
+    **dict.fromkeys(("probability", "qty", "score"), "N"),
+    **dict.fromkeys(("amount", "price"), "AMOUNT"),
+    **dict.fromkeys(("before", "after"), "STAGE"),
+    **dict.fromkeys(("add-tag", "remove-tag"), "TAG"),
+    "search": "WORDS", "field": "KEY=VALUE", "every": "RULE", "cadence": "DURATION",
+    "currency": "CODE", "by": "GROUP", "section": "PART",
+}  # fmt: skip
+ID_OPTIONS = frozenset({"customer", "lead", "deal", "ticket", "id", "command", "interaction"})
+
+
+class CrmArgument(TyperArgument):
+    """An argument shown as a word: ``ID…`` in the usage line, not ``{ID...}``."""
+
+    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:
+        var = (self.metavar or (self.name or "").upper()).replace("...", "…")
+        if self.nargs != 1 and not var.endswith("…"):
+            var += "…"
+        return f"[{var}]" if usage and not self.required else var
+
+
+def _metavar(param: Any) -> str | None:
+    """The placeholder of an option that has none of its own."""
+    kind = param.type.name  # Typer's types are named: choice, int, int range, path …
+    choices = getattr(param.type, "choices", None)
+    if kind == "choice" and choices:
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+    long = next((o[2:] for o in param.opts if o.startswith("--")), param.name or "")
+    if kind in ("int", "int range", "float", "float range"):
+        return "ID" if long in ID_OPTIONS else "N"
+    if kind in ("path", "file", "filename"):
+        return "FILE"
+    return WORDS.get(long) or long.upper().replace("-", "_")
+
+
+GROUP_USAGE = "COMMAND [ARGS]…"
+
+
+def polish(command: Any, path: str) -> Any:
+    """Words for a command's help: its summary in the list of its group (never cut with
+    "..."), placeholders for its options and arguments; the same for a group's commands."""
+    if command.short_help is None:
+        command.short_help = SUMMARIES.get(path) or summary(command.help)
+    if hasattr(command, "commands"):
+        command.subcommand_metavar = GROUP_USAGE
+        if type(command) is TyperGroup:  # a group inside a group: crm deal stages
+            command.__class__ = Suggesting
+    for param in command.params:
+        if isinstance(param, TyperArgument) and type(param) is TyperArgument:
+            param.__class__ = CrmArgument
+        elif isinstance(param, TyperOption) and not (param.is_flag or param.count):
+            if param.metavar is None and not param.hidden:
+                param.metavar = _metavar(param)
+    for name, sub in getattr(command, "commands", {}).items():
+        polish(sub, f"{path} {name}")
+    return command
+
+
+def suggest(exc: ClickUsageError, typo: str, names: Sequence[str]) -> None:
+    """``No such command 'customers'`` -> ``…; did you mean 'customer'?``."""
+    import difflib
+
+    if not exc.message.startswith("No such command"):
+        return
+    base = f"No such command '{typo}'"
+    matches = difflib.get_close_matches(typo, names, n=1, cutoff=0.6)
+    if not matches:  # a prefix: `crm cust`
+        matches = [n for n in names if n.startswith(typo)][:1] if len(typo) >= 2 else []
+    exc.message = f"{base}; did you mean '{matches[0]}'?" if matches else f"{base}."
+
+
+class Suggesting(TyperGroup):
+    """A group that answers a mistyped command with the nearest one (:func:`suggest`)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except ClickUsageError as exc:
+            suggest(exc, args[0], self.list_commands(ctx))
+            raise
+
+
+class CrmGroup(Suggesting):
     """The root command.
 
     Runs every command under one handler: a user error is one line on stderr and an exit
@@ -73,7 +252,7 @@ class CrmGroup(TyperGroup):
                 )
             else:
                 command = LazyGroup.of(sub, cmd_name, MORE_COMMANDS.get(cmd_name, {}))
-            self.add_command(command, cmd_name)
+            self.add_command(polish(command, cmd_name), cmd_name)
         return command
 
     def main(  # type: ignore[override]
@@ -84,6 +263,8 @@ class CrmGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        self.subcommand_metavar = GROUP_USAGE
+
         def call() -> Any:
             _check_text(sys.argv[1:] if args is None else args)
             return super(CrmGroup, self).main(
@@ -96,7 +277,7 @@ class CrmGroup(TyperGroup):
         return code
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(Suggesting):
     """A command group that turns a command into a Click command only when it is called.
 
     Typer converts every command of a group up front (≈2 ms each, from its signature);
@@ -156,7 +337,7 @@ class LazyGroup(TyperGroup):
             command = typer.main.get_command_from_info(
                 info, pretty_exceptions_short=True, rich_markup_mode=None
             )
-        self.add_command(command, cmd_name)
+        self.add_command(polish(command, f"{self.name} {cmd_name}"), cmd_name)
         return command
 
 
@@ -188,7 +369,7 @@ def handle(call: Any) -> int:
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
-            hint = f" (see '{ctx.command_path} --help')"
+            hint = _elsewhere(exc, ctx) or f" (see '{ctx.command_path} --help')"
         _error(exc.format_message() + hint)
         return exc.exit_code
     except typer.Abort:
@@ -293,6 +474,25 @@ def _database_fault(exc: sqlite3.Error, saved: list[int]) -> int:
     else:
         _error(f"database: {exc}; nothing was changed")
     return 1
+
+
+def _elsewhere(exc: ClickException, ctx: Any) -> str:
+    """For an option this command does not take: the commands of its group that take it
+    (``crm ticket pending 3 --satisfaction 4`` -> ``ticket resolve`` and ``close`` do)."""
+    option = getattr(exc, "option_name", None)
+    parent = ctx.parent
+    if type(exc).__name__ != "NoSuchOption" or not option or parent is None:
+        return ""
+    group = parent.command
+    takers = []
+    for name in group.list_commands(parent):
+        command = group.get_command(parent, name)
+        if name != ctx.info_name and any(option in p.opts for p in command.params):
+            takers.append(f"{parent.command_path} {name}")
+    if not takers:
+        return ""
+    names = takers[0] if len(takers) == 1 else ", ".join(takers[:-1]) + " and " + takers[-1]
+    return f" ({names} {'takes' if len(takers) == 1 else 'take'} it)"
 
 
 def _internal(exc: Exception, saved: list[int] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Commands outside the entity groups: demo, config."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,7 +69,12 @@ def config_unset(key: Annotated[str, typer.Argument(help="Setting name.")]) -> N
 
 
 def demo(fmt: FormatOpt = None) -> None:
-    """Fill a sample database (customers, their history, deals) and show the pipeline.
+    """Fill a sample database with 15 months of history; show the pipeline and what is due.
+
+    Customers with their calls, e-mails and meetings; deals won and lost over the past
+    months and the ones open now; tickets with satisfaction scores; leads from every
+    source, some converted; reminders and birthdays this week.  Every `crm report` has a
+    picture to show.  On a terminal, what is due follows the pipeline board.
 
     Example: crm --db demo.db demo
     """
@@ -84,11 +89,33 @@ def demo(fmt: FormatOpt = None) -> None:
     with db.write():
         added = demo_core.fill(db)
     if added:
-        info(f"Added {added} sample customers with their history and deals to {db.path}")
+        info(f"Added {_added(added)} (15 months of sample history) to {db.path}")
     else:
         info(f"{db.path} already holds the sample data")
     show_pipeline(db, out)
-    info("Next: crm customer list, crm deal list --open, crm deal show 1")
+    if out == "table":
+        _show_due(db)
+    info("Next: crm report sales --period all, crm customer list, crm deal show 1")
+
+
+def _added(counts: dict[str, int]) -> str:
+    """``30 customers, 63 deals, … and 6 reminders``."""
+    from crmcli.cli.options import plural
+
+    parts = [plural(n, kind.removesuffix("s")) for kind, n in counts.items()]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _show_due(db: Any) -> None:
+    """What is due today, as `crm remind due` prints it, under a heading."""
+    import sys
+
+    from crmcli.core import due
+
+    items = due.collect(db)
+    if items:
+        sys.stdout.write("\nDue now (crm remind due):\n")
+        due.write_lines(items, sys.stdout)
 
 
 demo_app = typer.Typer()

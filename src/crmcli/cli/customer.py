@@ -39,6 +39,7 @@ from crmcli.cli.options import (
     plural,
     read_ids,
     shown_records,
+    warn_same_contact,
 )
 from crmcli.core import customers as core
 from crmcli.core import settings
@@ -112,9 +113,11 @@ def add(
         address=address, city=city, country=country, birthday=birthday, source=source, notes=note,
     )  # fmt: skip
     with db.write():
+        same = core.same_contact(db, data.values)
         customer_id = core.add(db, data)
     print(customer_id)
     info(f"Added customer {customer_id}: {data.values['name']}")
+    warn_same_contact(same, "customer", f" (one person? crm customer merge {{id}} {customer_id})")
 
 
 @app.command("list")

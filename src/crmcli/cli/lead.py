@@ -36,6 +36,7 @@ from crmcli.cli.options import (
     plural,
     read_ids,
     shown_records,
+    warn_same_contact,
 )
 from crmcli.core import leads as core
 from crmcli.core import settings
@@ -82,9 +83,15 @@ def add(
     data = _prepare(db, tag, name=name, email=email, phone=phone, company=company, title=title,
                     source=source, score=score, notes=note)  # fmt: skip
     with db.write():
+        from crmcli.core.customers import same_contact
+
+        same_leads = same_contact(db, data.values, table="leads")
+        same_customers = same_contact(db, data.values)
         lead_id = core.add(db, data)
     print(lead_id)
     info(f"Added lead {lead_id}: {data.values['name']}")
+    warn_same_contact(same_leads, "lead")
+    warn_same_contact(same_customers, "customer", " (already a customer)")
 
 
 @app.command("list")
@@ -283,7 +290,7 @@ def status(
     if old == target:
         info(f"Lead {lead_id} is already {target}; nothing changed")
     else:
-        info(f"Lead {lead_id}: {old} -> {target}")
+        info(f"Lead {lead_id}: {old} → {target}")
 
 
 @app.command("convert")
@@ -304,7 +311,8 @@ def convert(
     """Turn a lead into a customer, optionally with a deal; prints the ids.
 
     The customer with the same e-mail is linked if there is one, else a customer is made from
-    the lead; the lead's tags and interactions go with it.  Prints 'customer ID' and, with
+    the lead; the lead's tags, interactions and pending reminders go with it.  Prints
+    'customer ID' and, with
     --deal, 'deal ID', one per line.
 
     Example: crm lead convert 7 --deal "20 ERP seats" --amount "120.000.000 VND"
@@ -333,6 +341,8 @@ def convert(
             f"Converted lead {lead_id}: linked to existing customer {done.customer_id} "
             f"({done.linked_by})"
         )
+    if done.reminders:
+        info(f"Moved {plural(done.reminders, 'pending reminder')} to customer {done.customer_id}")
     if done.deal_id is not None and prepared is not None:
         info(f"Opened deal {done.deal_id}: {prepared.values['title']}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -138,6 +138,18 @@ def info(message: str) -> None:
     sys.stderr.flush()
 
 
+def warn_same_contact(matches: Sequence[Mapping[str, Any]], kind: str, hint: str = "") -> None:
+    """One line on stderr per existing record with the new one's e-mail or phone:
+    ``warning: same e-mail as customer 4 (An); added anyway``.  ``hint`` may name
+    ``{id}``, the existing record's id."""
+    from crmcli.text import visible
+
+    for match in matches:
+        extra = hint.format(id=match["id"]) if hint else ""
+        info(f"warning: same {match['same']} as {kind} {match['id']} "
+             f"({visible(str(match['name']))}); added anyway{extra}")  # fmt: skip
+
+
 def confirm(question: str, *, yes: bool) -> None:
     """Ask on a terminal; off a terminal ``--yes`` is required.  Raises on a no."""
     if yes:
@@ -167,7 +179,7 @@ SHOWN_IDS = 10  # a batch's message lists this many ids
 def ids_argument(noun: str) -> Any:
     """The ID... argument of show/edit/delete/done: one id, several, or ``-`` for stdin."""
     return typer.Argument(
-        metavar="ID...",
+        metavar="ID…",
         help=f"{noun} id; several ids, or - to read ids from stdin (one a line, as -f ids "
         "prints them), make one command and one transaction.",
         show_default=False,

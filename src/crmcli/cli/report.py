@@ -282,20 +282,25 @@ def activity(
 
 def show(report: core.Report, out: str, section: str | None, raw: bool) -> None:
     """A report in ``out``: every section on a terminal and in json, else one section.
-    Nothing to report: a line on stderr and nothing on stdout."""
+
+    Nothing to report: a line on stderr, and on stdout what a script can still parse: the
+    same JSON object with empty lists, ``[]`` for one section in json, the header row in
+    tsv and csv, nothing in jsonl and ids (and no table on a terminal)."""
     from crmcli.render import emit
 
     if section is None and out in ("json", "table"):
         if report.empty:
             info(str(report.sections[report.main].empty))
-        elif out == "json":
+        if out == "json":
             write_document(report)
-        else:
+        elif not report.empty:
             draw(report, None)
         return
     chosen = report.sections[section or report.main]
     if chosen.empty is not None:
         info(chosen.empty)
+        if out != "table":
+            emit([], chosen.columns, out, raw=raw)
         return
     if out == "table":
         draw(report, chosen.name)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli import options
-from crmcli.cli.options import ForceOpt, FormatOpt, YesOpt, confirm, fmt_of, info
+from crmcli.cli.options import ForceOpt, FormatOpt, YesOpt, confirm, fmt_of, info, plural
 
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", show_default=False)]
 
@@ -29,7 +29,7 @@ def _size(n: int) -> str:
 
 
 def _summary(copy: Any) -> str:
-    counts = ", ".join(f"{n} {table}" for table, n in copy.counts.items())
+    counts = ", ".join(plural(n, table.removesuffix("s")) for table, n in copy.counts.items())
     return f"{_size(copy.size)}, schema {copy.schema_version}: {counts}"
 
 

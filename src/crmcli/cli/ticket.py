@@ -260,31 +260,39 @@ def pending(ticket_id: IdArg, note: Note = None) -> None:
     info(f"Ticket {ticket_id} is pending (waiting on the customer): {_text(ticket['subject'])}")
 
 
-@app.command("resolve")
-def resolve(ticket_id: IdArg, note: Note = None) -> None:
-    """Resolve an open or pending ticket.
+Satisfaction = Annotated[
+    str | None,
+    typer.Option(
+        "--satisfaction",
+        metavar="N",
+        help="The customer's satisfaction, 1 (poor) to 5 (great).",
+        show_default=False,
+    ),
+]
 
-    Example: crm ticket resolve 3 --note "replaced the power supply"
+
+def _score(ticket: Any) -> str:
+    return f" (satisfaction {ticket['satisfaction']}/5)" if ticket["satisfaction"] else ""
+
+
+@app.command("resolve")
+def resolve(ticket_id: IdArg, satisfaction: Satisfaction = None, note: Note = None) -> None:
+    """Resolve an open or pending ticket, with the customer's score if you have it.
+
+    Example: crm ticket resolve 3 --note "replaced the power supply" --satisfaction 5
     """
-    _, ticket = _status(ticket_id, "resolved", note)
-    info(f"Resolved ticket {ticket_id}: {_text(ticket['subject'])}")
+    _, ticket = _status(ticket_id, "resolved", note, satisfaction)
+    info(f"Resolved ticket {ticket_id}: {_text(ticket['subject'])}{_score(ticket)}")
 
 
 @app.command("close")
-def close(
-    ticket_id: IdArg,
-    satisfaction: Annotated[
-        str | None, opt("The customer's satisfaction, 1 (poor) to 5 (great).")
-    ] = None,
-    note: Note = None,
-) -> None:
+def close(ticket_id: IdArg, satisfaction: Satisfaction = None, note: Note = None) -> None:
     """Close a ticket (resolved, or open/pending without a resolution step).
 
     Example: crm ticket close 3 --satisfaction 5
     """
     _, ticket = _status(ticket_id, "closed", note, satisfaction)
-    score = f" (satisfaction {ticket['satisfaction']}/5)" if ticket["satisfaction"] else ""
-    info(f"Closed ticket {ticket_id}: {_text(ticket['subject'])}{score}")
+    info(f"Closed ticket {ticket_id}: {_text(ticket['subject'])}{_score(ticket)}")
 
 
 @app.command("reopen")

@@ -432,6 +432,30 @@ INSERT_TAG = "INSERT OR IGNORE INTO customer_tags (customer_id, tag) VALUES (?, 
 _UPDATABLE = frozenset((*FIELDS, "fields", "cadence", "updated_at"))
 
 
+def same_contact(
+    db: Database, values: Mapping[str, Any], *, table: str = "customers", limit: int = 3
+) -> list[dict[str, Any]]:
+    """Records of ``table`` (customers or leads) with the e-mail (case ignored) or the
+    phone (as stored, normalised) in ``values``: ``id``, ``name`` and ``same`` (``e-mail``,
+    ``phone`` or ``e-mail and phone``), oldest first, at most ``limit``.  Both columns are
+    indexed: a lookup, not a scan."""
+    if table not in ("customers", "leads"):
+        raise ValueError(table)
+    found: dict[int, dict[str, Any]] = {}
+    for column, label in (("email", "e-mail"), ("phone", "phone")):
+        value = values.get(column)
+        if not value:
+            continue
+        nocase = " COLLATE NOCASE" if column == "email" else ""
+        for row in db.query(
+            f"SELECT id, name FROM {table} WHERE {column} = ?{nocase} ORDER BY id LIMIT ?",
+            (value, limit),
+        ):
+            record = found.setdefault(row["id"], {**row, "same": []})
+            record["same"].append(label)
+    return [{**r, "same": " and ".join(r["same"])} for _, r in sorted(found.items())[:limit]]
+
+
 def _add_tags(db: Database, customer_id: int, tags: Iterable[str]) -> None:
     db.executemany(INSERT_TAG, [(customer_id, t) for t in tags])
 

@@ -452,9 +452,10 @@ def set_status(
 class Converted:
     """What :func:`convert` did.  ``created``: a new customer, else an existing one was
     linked (``linked_by`` says why: "same e-mail", "converted before"); ``interactions``:
-    how many of the lead's interactions became the customer's too."""
+    how many of the lead's interactions became the customer's too; ``reminders``: how many
+    of its pending reminders moved to the customer."""
 
-    __slots__ = ("customer_id", "created", "linked_by", "deal_id", "interactions")
+    __slots__ = ("customer_id", "created", "linked_by", "deal_id", "interactions", "reminders")
 
     def __init__(
         self,
@@ -463,9 +464,10 @@ class Converted:
         linked_by: str | None,
         deal_id: int | None,
         interactions: int,
+        reminders: int = 0,
     ) -> None:
         self.customer_id, self.created, self.linked_by = customer_id, created, linked_by
-        self.deal_id, self.interactions = deal_id, interactions
+        self.deal_id, self.interactions, self.reminders = deal_id, interactions, reminders
 
 
 def convert(db: Database, lead_id: int, *, deal: DealInput | None = None) -> Converted:
@@ -475,8 +477,9 @@ def convert(db: Database, lead_id: int, *, deal: DealInput | None = None) -> Con
     oldest customer with the same e-mail (case ignored), else a new one made from the lead's
     name, e-mail, phone, company, title, notes and source.  An existing customer's empty
     fields are filled from the lead, never overwritten.  The lead's tags are added to the
-    customer, its interactions become the customer's too (they keep their lead), and the
-    lead is marked converted.  Run it inside ``with db.write():``."""
+    customer, its interactions become the customer's too (they keep their lead), its
+    pending reminders move to the customer (so `customer show` and `remind list -c` list
+    them), and the lead is marked converted.  Run it inside ``with db.write():``."""
     lead = get(db, lead_id)
     status = lead["status"]
     if status == "converted":
@@ -502,6 +505,11 @@ def convert(db: Database, lead_id: int, *, deal: DealInput | None = None) -> Con
         "UPDATE interactions SET customer_id = ? WHERE lead_id = ? AND customer_id IS NULL",
         (customer_id, lead_id),
     ).rowcount
+    reminders = db.execute(
+        "UPDATE reminders SET customer_id = ?, lead_id = NULL, updated_at = ? "
+        "WHERE lead_id = ? AND done_at IS NULL",
+        (customer_id, now, lead_id),
+    ).rowcount
     deal_id: int | None = None
     if deal is not None:
         from crmcli.core import deals
@@ -511,7 +519,7 @@ def convert(db: Database, lead_id: int, *, deal: DealInput | None = None) -> Con
     if deal_id is not None:
         extra["deal_id"] = deal_id
     _change_status(db, lead_id, status, "converted", None, now, **extra)
-    return Converted(customer_id, created, linked_by, deal_id, moved)
+    return Converted(customer_id, created, linked_by, deal_id, moved, reminders)
 
 
 def _existing_customer(db: Database, lead: Mapping[str, Any]) -> tuple[int | None, str | None]:

@@ -187,7 +187,7 @@ def customers(db: Database, rng: Range, *, top: int = 10, by: str = "year") -> R
         [
             Section(
                 "top",
-                f"Top {top} customers by won value {when}",
+                f"Top {top} customer{'s' if top != 1 else ''} by won value {when}",
                 TOP_COLUMNS,
                 tops,
                 None if tops else f"no deals won {when}",
@@ -208,10 +208,10 @@ def customers(db: Database, rng: Range, *, top: int = 10, by: str = "year") -> R
             ),
             Section(
                 "at_risk",
-                f"At risk: no interaction for {days} days",
+                f"At risk: no interaction for {days} day{'s' if days != 1 else ''}",
                 AT_RISK_COLUMNS,
                 at_risk,
-                None if at_risk else f"no customer at risk ({days} days)",
+                None if at_risk else f"no customer at risk ({days} day{'s' if days != 1 else ''})",
             ),
         ],  # fmt: skip
         "top",

@@ -367,9 +367,9 @@ def change_status(
     """Move a ticket to status ``to`` along :data:`TRANSITIONS`; returns the status it came
     from and the ticket as it is now.
 
-    * ``resolved`` sets ``resolved_at``;
+    * ``resolved`` sets ``resolved_at``, and ``satisfaction`` when given;
     * ``closed`` sets ``closed_at`` (and ``resolved_at`` when it was never resolved) and
-      ``satisfaction`` when given (a later close with a score replaces it);
+      ``satisfaction`` when given (a later score replaces an earlier one);
     * ``open`` from ``resolved``/``closed`` is a reopen: ``reopened`` + 1, resolved_at and
       closed_at cleared, a new due time from the SLA counted from now (satisfaction kept);
     * ``open`` from ``pending`` resumes: the due time moves on by the time spent pending.
@@ -377,8 +377,11 @@ def change_status(
     target = check_status(to, field="status")
     body = check_note(note)
     if satisfaction is not None:
-        if target != "closed":
-            raise UsageError("a satisfaction score is given when closing a ticket")
+        if target not in ("resolved", "closed"):
+            raise UsageError(
+                "a satisfaction score is given when resolving or closing a ticket: "
+                f"crm ticket resolve {ticket_id} --satisfaction {satisfaction}"
+            )
         satisfaction = check_satisfaction(satisfaction)
     ticket = get(db, ticket_id)
     current = str(ticket["status"])
@@ -388,6 +391,8 @@ def change_status(
     columns: dict[str, Any] = {"status": target, "updated_at": now}
     if target == "resolved":
         columns["resolved_at"] = now
+        if satisfaction is not None:
+            columns["satisfaction"] = satisfaction
     elif target == "closed":
         columns["closed_at"] = now
         if ticket["resolved_at"] is None:
