@@ -199,7 +199,8 @@ def cells(line: str) -> list[tuple[int, str]]:
 
 def tokens(value: Any, key: str = "", record: dict[str, Any] | None = None) -> Iterator[str]:
     """The values from a command's JSON that must never be split on a terminal: dates,
-    times (as shown: local, to the minute), amounts in their currency, phones, long ids."""
+    times (as shown: local, to the minute), amounts in their currency, phones, uids.
+    (Short numeric ids are left out: two rows' ids read together, 12 over 1, look like 121.)"""
     import phonenumbers
 
     from crmcli.money import format_money
@@ -216,8 +217,6 @@ def tokens(value: Any, key: str = "", record: dict[str, Any] | None = None) -> I
         whole = format_money(value, record["currency"])
         yield whole
         yield whole.rsplit(" ", 1)[0]  # a report names the currency in a column of its own
-    elif isinstance(value, int) and key.endswith("id") and value >= 100:
-        yield str(value)
     elif isinstance(value, str):
         if _DATE.match(value):
             yield value
