@@ -239,6 +239,20 @@ def test_vcard_21_charset_on_a_plain_8bit_value(crm: Any) -> None:
     )  # fmt: skip
 
 
+def test_vcard_latin1_lines_that_end_in_an_accented_letter(crm: Any, tmp_path: Path) -> None:
+    """A Latin-1 byte at a line's end is not taken for the start of a UTF-8 character."""
+    from tests.conftest import by_name
+
+    src = tmp_path / "latin.vcf"
+    src.write_bytes(
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=ISO-8859-1:José\r\n"
+        "NOTE;CHARSET=ISO-8859-1:Café crème\r\n  brûlée\r\nEND:VCARD\r\n".encode("latin-1")
+    )
+    result = crm("customer", "import", str(src))
+    assert result.exit_code == 0, result.stderr
+    assert by_name(crm)["José"]["notes"] == "Café crème brûlée"
+
+
 def test_vcard_a_line_in_no_charset_still_names_its_line(crm: Any, tmp_path: Path) -> None:
     src = tmp_path / "bad.vcf"
     src.write_bytes(b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ren\xe9\r\nEND:VCARD\r\n")

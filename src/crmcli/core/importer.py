@@ -779,7 +779,7 @@ _DEAL_FIELDS = ("title", "amount", "currency", "close_date", "probability", "not
 _DEAL_INSTANTS = ("closed_at", "paid_at", "created_at")
 _DEAL_KNOWN = frozenset({*_DEAL_FIELDS, *_DEAL_INSTANTS, "stage", "status", "customer", "company",
                          "customer_email", "customer_id", "customer_uid", "lost_reason", "uid",
-                         "amount_minor", "stage_probability"})  # fmt: skip
+                         "amount_minor"})  # fmt: skip
 LOST_REASON_DEFAULT = "lost before the import"
 
 

@@ -115,30 +115,33 @@ def text_lines(binary: BinaryIO, encoding: str) -> Iterator[str] | None:
 
 
 def _text_lines(binary: BinaryIO, encoding: str) -> Iterator[str]:
+    """Each line is decoded once the next one is read: when the next one continues it
+    (folding) and begins with the rest of a UTF-8 character this one ends inside, that
+    character's first bytes move over to it."""
     utf8 = encoding in ("utf-8", "utf_8")
-    number = 0
-    carried = b""  # the start of a character cut by folding, for the continuation line
+    held: tuple[bytes, int, str | None] | None = None  # line, its number, its CHARSET
     charset: str | None = None  # the CHARSET of the logical line being read
+    number = 0
     for raw in _physical_lines(binary):
         number += 1
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         folded = raw[:1] in (b" ", b"\t")
-        if carried:
-            if not folded:
-                raise Undecodable(number - 1, carried[0])
-            raw, carried = raw[:1] + carried + raw[1:], b""
         if not folded:
-            match = _CHARSET.search(raw.partition(b":")[0])
-            qp = _QP_BYTES.search(raw.partition(b":")[0])
+            head = raw.partition(b":")[0]
+            match = _CHARSET.search(head)
+            qp = _QP_BYTES.search(head)
             charset = match.group(1).decode("ascii") if match and not qp else None
-        if utf8:
-            cut = _cut_character(raw)
-            if cut:
-                raw, carried = raw[:-cut], raw[-cut:]
-        yield _decode_line(raw, number, encoding, charset if not raw.isascii() else None)
-    if carried:
-        raise Undecodable(number, carried[0])
+        if held is not None:
+            line, at, its_charset = held
+            if folded and utf8:
+                cut = _cut_character(line, raw[1:])
+                if cut:
+                    line, raw = line[:-cut], raw[:1] + line[-cut:] + raw[1:]
+            yield _decode_line(line, at, encoding, its_charset)
+        held = (raw, number, charset)
+    if held is not None:
+        yield _decode_line(*held[:2], encoding, held[2])
 
 
 def _physical_lines(binary: BinaryIO) -> Iterator[bytes]:
@@ -151,15 +154,19 @@ def _physical_lines(binary: BinaryIO) -> Iterator[bytes]:
             yield body
 
 
-def _cut_character(raw: bytes) -> int:
-    """How many bytes at the end of ``raw`` begin a UTF-8 character that is not complete."""
+def _cut_character(raw: bytes, following: bytes) -> int:
+    """How many bytes at the end of ``raw`` begin a UTF-8 character that ``following``
+    completes (0 when ``raw`` ends with a whole character)."""
     for back in range(1, min(4, len(raw)) + 1):
         byte = raw[-back]
         if byte < 0x80:
             return 0
         if byte >= 0xC0:
             need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return back if back < need else 0
+            rest = following[: need - back]
+            if back < need and len(rest) == need - back and all(0x80 <= c < 0xC0 for c in rest):
+                return back
+            return 0
     return 0
 
 
