@@ -19,7 +19,7 @@ from typing import Any
 from crmcli.errors import DatabaseError, NotFound
 
 APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
-SCHEMA_VERSION = 3  # len(migrations.MIGRATIONS); a test keeps them equal
+SCHEMA_VERSION = 4  # len(migrations.MIGRATIONS); a test keeps them equal
 BUSY_TIMEOUT_MS = 5_000
 BUSY_TIMEOUT_UNATTENDED_MS = 60_000  # cron and scripts can afford to wait longer
 SQLITE_HEADER = b"SQLite format 3\x00"

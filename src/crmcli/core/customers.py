@@ -10,7 +10,8 @@ from typing import Any
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import InvalidValue, NotFound, UsageError
-from crmcli.text import NAME_MAX, NOTE_MAX, SHORT_MAX, clean, fold_for_search, fold_key
+from crmcli.migrations import CUSTOMER_SORT_KEYS
+from crmcli.text import NAME_MAX, NOTE_MAX, SHORT_MAX, clean, fold_for_search, fold_key, sort_key
 
 # Standard columns a user may set, in display order.
 FIELDS = (
@@ -395,10 +396,20 @@ LEADS_SQL = (
 
 # -- writing ------------------------------------------------------------------------------
 
+# The stored sort keys (text.sort_key of name, city, company): every write sets them.
+SORT_COLUMNS = tuple(CUSTOMER_SORT_KEYS)
+
+
+def sort_keys(values: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The :data:`SORT_COLUMNS` values for a customer with these field ``values``."""
+    return tuple(sort_key(values.get(field)) for field in CUSTOMER_SORT_KEYS.values())
+
+
 _INSERT = (
     "INSERT INTO customers (id, uid, name, email, phone, company, title, address, city, "
-    "country, birthday, source, notes, fields, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "country, birthday, source, notes, fields, created_at, updated_at, "
+    f"{', '.join(SORT_COLUMNS)}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -415,6 +426,7 @@ def _insert_params(
         json.dumps(data.fields, ensure_ascii=False, sort_keys=True),
         v.get("created_at") or now,
         now,
+        *sort_keys(v),
     )
 
 
@@ -443,8 +455,36 @@ def write_changes(db: Database, customer_id: int, changed: dict[str, Any], now: 
     if not _UPDATABLE.issuperset(changed):
         raise ValueError(f"not customer columns: {sorted(set(changed) - _UPDATABLE)}")
     changed = {**changed, "updated_at": now}
+    for column, field in CUSTOMER_SORT_KEYS.items():
+        if field in changed:
+            changed[column] = sort_key(changed[field])
     assignments = ", ".join(f"{k} = ?" for k in changed)
     db.execute(f"UPDATE customers SET {assignments} WHERE id = ?", [*changed.values(), customer_id])
+
+
+def refresh_sort_keys(db: Database, ids: Iterable[int]) -> None:
+    """Compute the sort keys of these customers again from their text (after rows came back
+    from audit images, which do not hold the derived keys).  Setting only the keys is no
+    change: the audit and search triggers do not fire."""
+    rows = [
+        (*sort_keys(dict(zip(_SORTED_FIELDS_ORDER, row[1:], strict=True))), row[0])
+        for chunk in _chunks(list(ids))
+        for row in db.conn.execute(
+            f"SELECT id, {', '.join(_SORTED_FIELDS_ORDER)} FROM customers "
+            f"WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+    ]
+    sets = ", ".join(f"{column} = ?" for column in SORT_COLUMNS)
+    db.executemany(f"UPDATE customers SET {sets} WHERE id = ?", rows)
+
+
+_SORTED_FIELDS_ORDER = tuple(CUSTOMER_SORT_KEYS.values())
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def update(

@@ -38,7 +38,15 @@ UID_MAX = 200
 Record = Mapping[str, str | None]
 
 _FIELDS = frozenset(customers.FIELDS)
-_INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at")
+_INSERT_COLUMNS = (
+    "id",
+    "uid",
+    *customers.FIELDS,
+    "fields",
+    "created_at",
+    "updated_at",
+    *customers.SORT_COLUMNS,
+)
 _COLUMN_LIST = ", ".join(_INSERT_COLUMNS)
 _STAGING = "temp.import_staging"
 _STAGING_SHAPE = f"SELECT {_COLUMN_LIST} FROM customers WHERE 0"
@@ -482,6 +490,7 @@ class CustomerImport(RecordImport):
                 json.dumps(new.fields, ensure_ascii=False, sort_keys=True) if new.fields else "{}",
                 new.created_at or now,
                 now,
+                *customers.sort_keys(new.values),
             )
             for new in pending
         ]
@@ -624,7 +633,7 @@ class LeadImport(RecordImport):
             leads.INSERT,
             [
                 (new.id, new.uid, *(new.values.get(f) for f in leads.FIELDS), new.status,
-                 new.lost_reason, now, new.created_at or now, now)
+                 new.lost_reason, now, new.created_at or now, now, *leads.sort_keys(new.values))
                 for new in pending
             ],
         )  # fmt: skip

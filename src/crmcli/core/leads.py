@@ -22,8 +22,8 @@ from crmcli.core import customers
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
-from crmcli.migrations import LEAD_SOURCES, LEAD_STATUSES
-from crmcli.text import NOTE_MAX, clean
+from crmcli.migrations import LEAD_SORT_KEYS, LEAD_SOURCES, LEAD_STATUSES
+from crmcli.text import NOTE_MAX, clean, sort_key
 
 if TYPE_CHECKING:  # deals are loaded when a conversion opens one (start-up time)
     from crmcli.core.deals import DealInput
@@ -266,10 +266,19 @@ def show(db: Database, lead_id: int) -> dict[str, Any]:
 
 # -- writing ------------------------------------------------------------------------------
 
+# The stored sort keys (text.sort_key of name and company): every write sets them.
+SORT_COLUMNS = tuple(LEAD_SORT_KEYS)
 _INSERT_COLUMNS = (
     "id", "uid", *FIELDS, "status", "lost_reason", "status_changed_at", "created_at",
-    "updated_at",
+    "updated_at", *SORT_COLUMNS,
 )  # fmt: skip
+
+
+def sort_keys(values: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The :data:`SORT_COLUMNS` values for a lead with these field ``values``."""
+    return tuple(sort_key(values.get(field)) for field in LEAD_SORT_KEYS.values())
+
+
 INSERT = (
     f"INSERT INTO leads ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
@@ -290,7 +299,17 @@ def add(db: Database, data: LeadInput) -> int:
     v = data.values
     cur = db.execute(
         INSERT,
-        (None, str(uuid.uuid4()), *(v.get(f) for f in FIELDS), "new", None, now, now, now),
+        (
+            None,
+            str(uuid.uuid4()),
+            *(v.get(f) for f in FIELDS),
+            "new",
+            None,
+            now,
+            now,
+            now,
+            *sort_keys(v),
+        ),  # fmt: skip
     )
     lead_id = int(cur.lastrowid or 0)
     db.execute(INSERT_CHANGE, (lead_id, None, "new", None, now))
@@ -305,8 +324,29 @@ def write_changes(db: Database, lead_id: int, changed: Mapping[str, Any], now: s
     if not _UPDATABLE.issuperset(changed):
         raise ValueError(f"not lead columns: {sorted(set(changed) - _UPDATABLE)}")
     values = {**changed, "updated_at": now}
+    for column, field in LEAD_SORT_KEYS.items():
+        if field in values:
+            values[column] = sort_key(values[field])
     assignments = ", ".join(f"{k} = ?" for k in values)
     db.execute(f"UPDATE leads SET {assignments} WHERE id = ?", [*values.values(), lead_id])
+
+
+def refresh_sort_keys(db: Database, ids: Iterable[int]) -> None:
+    """Compute the sort keys of these leads again from their text (see
+    :func:`crmcli.core.customers.refresh_sort_keys`)."""
+    fields = tuple(LEAD_SORT_KEYS.values())
+    chosen = list(ids)
+    rows = [
+        (*sort_keys(dict(zip(fields, row[1:], strict=True))), row[0])
+        for start in range(0, len(chosen), 500)
+        for row in db.conn.execute(
+            f"SELECT id, {', '.join(fields)} FROM leads WHERE id IN "
+            f"({', '.join('?' * len(chosen[start : start + 500]))})",
+            chosen[start : start + 500],
+        )
+    ]
+    sets = ", ".join(f"{column} = ?" for column in SORT_COLUMNS)
+    db.executemany(f"UPDATE leads SET {sets} WHERE id = ?", rows)
 
 
 def update(

@@ -36,10 +36,15 @@ ERASE: dict[str, dict[str, str]] = {
         "name": "'forgotten customer ' || {id}", "email": "NULL", "phone": "NULL",
         "company": "NULL", "title": "NULL", "address": "NULL", "city": "NULL",
         "birthday": "NULL", "notes": "NULL", "fields": "'{{}}'", "cadence": "NULL",
+        # The sort keys (text.sort_key) of the values above: a lower-case ASCII text is its
+        # own key.
+        "sort_name": "'forgotten customer ' || {id}", "sort_city": "NULL",
+        "sort_company": "NULL",
     },
     "leads": {
         "name": "'forgotten lead ' || {id}", "email": "NULL", "phone": "NULL",
         "company": "NULL", "title": "NULL", "notes": "NULL",
+        "sort_name": "'forgotten lead ' || {id}", "sort_company": "NULL",
     },
     "interactions": {"body": "''"},
     "deals": {"title": "'deal ' || {id}", "notes": "NULL"},
