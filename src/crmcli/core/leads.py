@@ -52,8 +52,9 @@ _LAST_CONTACTED = "(SELECT max(happened_at) FROM interactions i WHERE i.lead_id 
 # --sort names -> SQL (never paste user text into SQL).
 SORTS = {
     "id": "l.id",
-    "name": "l.name COLLATE NOCASE",
-    "company": "l.company COLLATE NOCASE",
+    # Stored sort keys (text.sort_key): Vietnamese alphabetical order.
+    "name": "l.sort_name",
+    "company": "l.sort_company IS NULL, l.sort_company",
     "email": "l.email COLLATE NOCASE",
     "source": "l.source",
     "score": "l.score",
@@ -197,9 +198,18 @@ def parse_sort(spec: str) -> str:
 
 def list_leads(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:
     """Leads matching every filter (see :func:`list_query`), streamed."""
+    if filters.get("search") is not None and "country" not in filters:
+        from crmcli.core import settings
+
+        filters["country"] = settings.load(db).country
     sql, params = list_query(**filters)
     for row in db.query(sql, params):
         yield _decode(row)
+
+
+def split_list(values: Iterable[str]) -> list[str]:
+    """``["new,contacted", "lost"]`` -> ``["new", "contacted", "lost"]`` (repeat, or a,b)."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def list_query(
@@ -207,20 +217,23 @@ def list_query(
     statuses: Iterable[str] = (),
     sources: Iterable[str] = (),
     tags: Iterable[str] = (),
+    company: str | None = None,
     search: str | None = None,
     sort: str | None = None,
     limit: int | None = None,
+    country: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters that list leads.
 
-    Several ``statuses`` (or ``sources``) match any of them; every tag must be there.  A
-    search without ``sort`` lists whole-word matches first, then prefix-only ones (as
-    customers do), each by id."""
+    Several ``statuses`` (or ``sources``; each may be a comma list) match any of them;
+    every tag must be there; ``company`` matches words of the company through the search
+    index (case and accents ignored, as in ``search``).  A search without ``sort`` lists
+    whole-word matches first, then prefix-only ones (as customers do), each by id."""
     where: list[str] = []
     params: list[Any] = []
     for column, values in (
-        ("status", sorted({check_status(s, "--status") for s in statuses})),
-        ("source", sorted({check_source(s, "--source") for s in sources})),
+        ("status", sorted({check_status(s, "--status") for s in split_list(statuses)})),
+        ("source", sorted({check_source(s, "--source") for s in split_list(sources)})),
     ):
         if values:
             where.append(f"l.{column} IN ({', '.join('?' * len(values))})")
@@ -228,6 +241,10 @@ def list_query(
     for tag in tags:
         where.append("l.id IN (SELECT lead_id FROM lead_tags WHERE tag = ?)")
         params.append(customers.check_tag(tag))
+    filters = customers.column_filter({"company": ("--company", company)})
+    if filters is not None:
+        where.append("l.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
+        params.append(filters)
     tail, tail_params = "", []
     if limit is not None:
         tail, tail_params = " LIMIT ?", [limit]
@@ -235,11 +252,13 @@ def list_query(
     if search is None:
         order = " ORDER BY " + (parse_sort(sort) if sort else "l.id")
         return _where(_SELECT, where) + order + tail, params + tail_params
-    prefix = customers.match_query(search)
+    prefix = customers.match_query(search, country=country)
     if sort:
         sql = _where(searched, ["leads_fts MATCH ?", *where]) + " ORDER BY " + parse_sort(sort)
         return sql + tail, [prefix, *params, *tail_params]
-    return customers.ranked_search(searched, "leads_fts", search, where, params, tail, tail_params)
+    return customers.ranked_search(
+        searched, "leads_fts", search, where, params, tail, tail_params, country=country
+    )
 
 
 def _where(sql: str, conditions: list[str]) -> str:
