@@ -242,23 +242,24 @@ def list_query(
         where.append("l.id IN (SELECT lead_id FROM lead_tags WHERE tag = ?)")
         params.append(customers.check_tag(tag))
     filters = customers.column_filter({"company": ("--company", company)})
-    if filters is not None:
-        where.append("l.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
-        params.append(filters)
     tail, tail_params = "", []
     if limit is not None:
         tail, tail_params = " LIMIT ?", [limit]
     searched = _SELECT.replace("FROM leads l", "FROM leads_fts f JOIN leads l ON l.id = f.rowid")
     if search is None:
+        if filters is not None:
+            where.append("l.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
+            params.append(filters)
         order = " ORDER BY " + (parse_sort(sort) if sort else "l.id")
         return _where(_SELECT, where) + order + tail, params + tail_params
-    prefix = customers.match_query(search, country=country)
+    prefix = customers.both(customers.match_query(search, country=country), filters)
     if sort:
         sql = _where(searched, ["leads_fts MATCH ?", *where]) + " ORDER BY " + parse_sort(sort)
         return sql + tail, [prefix, *params, *tail_params]
     return customers.ranked_search(
-        searched, "leads_fts", search, where, params, tail, tail_params, country=country
-    )
+        searched, "leads_fts", search, where, params, tail, tail_params, country=country,
+        also=filters,
+    )  # fmt: skip
 
 
 def _where(sql: str, conditions: list[str]) -> str:
