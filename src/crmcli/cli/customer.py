@@ -60,13 +60,8 @@ City = Annotated[str | None, opt("City.")]
 Country = Annotated[str | None, opt("Country.")]
 Birthday = Annotated[str | None, opt("Birthday: 1990-05-17, 17/05/1990 (per date order).")]
 Source = Annotated[str | None, opt("Where the customer came from (web, referral, event …).")]
-CompanyFilter = Annotated[
-    str | None,
-    opt("Company has these words (the last may be cut short; accents and case ignored)."),
-]
-CityFilter = Annotated[
-    str | None, opt('City has these words: --city "ha noi" finds Hà Nội (accents, case ignored).')
-]
+CompanyFilter = Annotated[str | None, opt("Company has these words (accents, case ignored).")]
+CityFilter = Annotated[str | None, opt("City has these words (accents, case ignored).")]
 SearchFilter = Annotated[
     str | None,
     typer.Option(

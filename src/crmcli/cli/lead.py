@@ -103,7 +103,7 @@ def list_(
     tag: Tags = None,
     company: Annotated[
         str | None,
-        opt("Company has these words (the last may be cut short; accents and case ignored)."),
+        opt("Company has these words (accents, case ignored)."),
     ] = None,
     search: Annotated[
         str | None,
