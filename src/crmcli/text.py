@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -185,52 +186,32 @@ def sort_key(text: str | None) -> str | None:
     """The stored sort key of ``text`` (see above); ``None`` stays ``None``."""
     if text is None:
         return None
+    return _sort_key(text)
+
+
+@functools.lru_cache(maxsize=4096)  # cities and companies repeat: an import meets them often
+def _sort_key(text: str) -> str:
     import unicodedata
 
     primary: list[str] = []
     secondary: list[str] = []
     tertiary: list[str] = []
-
-    def put(chars: str, weight: str, upper: bool) -> None:
-        primary.append(chars)
-        secondary.append(weight * len(chars))
-        tertiary.append(("1" if upper else "0") * len(chars))
-
     space = False
     for ch in unicodedata.normalize("NFC", text):
         if ch.isspace():
             space = bool(primary)
             continue
+        parts = _char_key(ch)
+        if parts is None:
+            continue
         if space:
-            put(" ", "0", False)
+            primary.append(" ")
+            secondary.append("0")
+            tertiary.append("0")
             space = False
-        if ch in _PRIMARY_SPECIAL:
-            put(_PRIMARY_SPECIAL[ch], "0", ch.isupper())
-            continue
-        if ch in FOLD_MAP and ch not in _KEEP_WHOLE:
-            folded = FOLD_MAP[ch].casefold()
-            if folded.isascii():  # ß æ œ þ ı ł ø ð: spelt out
-                put(folded, _VARIANT, ch.isupper())
-                continue
-        if ch in _KEEP_WHOLE:
-            put(ch.casefold(), "0", ch.isupper())
-            continue
-        if ch.isdigit():
-            put(str(unicodedata.digit(ch, 0)), "0", False)
-            continue
-        if not ch.isalpha():
-            continue  # punctuation, symbols: ignored
-        decomposed = unicodedata.normalize("NFD", ch)
-        base, marks = decomposed[0], decomposed[1:]
-        letter = base.casefold()
-        weight = "0"
-        for mark in marks:
-            own = _OWN_LETTERS.get((letter, mark))
-            if own is not None:
-                letter = own
-            elif weight == "0":
-                weight = _TONES.get(mark) or chr(0x100 + ord(mark))
-        put(letter, weight, ch != ch.casefold() or base != base.casefold())
+        primary.append(parts[0])
+        secondary.append(parts[1])
+        tertiary.append(parts[2])
     key = "".join(primary)
     weights = "".join(secondary)
     cases = "".join(tertiary)
@@ -239,6 +220,39 @@ def sort_key(text: str | None) -> str | None:
     if weights.strip("0"):
         return f"{key}{_SEP}{weights}"
     return key
+
+
+@functools.lru_cache(maxsize=2048)
+def _char_key(ch: str) -> tuple[str, str, str] | None:
+    """One character's (primary, secondary, tertiary) parts; ``None``: ignored."""
+    import unicodedata
+
+    def parts(chars: str, weight: str, upper: bool) -> tuple[str, str, str]:
+        return chars, weight * len(chars), ("1" if upper else "0") * len(chars)
+
+    if ch in _PRIMARY_SPECIAL:
+        return parts(_PRIMARY_SPECIAL[ch], "0", ch.isupper())
+    if ch in _KEEP_WHOLE:
+        return parts(ch.casefold(), "0", ch.isupper())
+    if ch in FOLD_MAP:
+        folded = FOLD_MAP[ch].casefold()
+        if folded.isascii():  # ß æ œ þ ı ł ø ð: spelt out
+            return parts(folded, _VARIANT, ch.isupper())
+    if ch.isdigit():
+        return parts(str(unicodedata.digit(ch, 0)), "0", False)
+    if not ch.isalpha():
+        return None  # punctuation, symbols: ignored
+    decomposed = unicodedata.normalize("NFD", ch)
+    base, marks = decomposed[0], decomposed[1:]
+    letter = base.casefold()
+    weight = "0"
+    for mark in marks:
+        own = _OWN_LETTERS.get((letter, mark))
+        if own is not None:
+            letter = own
+        elif weight == "0":
+            weight = _TONES.get(mark) or chr(0x100 + ord(mark))
+    return parts(letter, weight, ch != ch.casefold() or base != base.casefold())
 
 
 def visible(text: str) -> str:
