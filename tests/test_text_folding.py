@@ -275,3 +275,16 @@ def test_the_folded_query_is_what_the_tokenizer_sees_of_the_name(raw: str, expec
     conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, 'row')")
     conn.execute("INSERT INTO t VALUES (?)", (fold_for_search(raw),))
     assert [r[0] for r in conn.execute("SELECT term FROM v")] == [expected]
+
+
+def test_a_stage_filter_ignores_case_and_accents(crm) -> None:  # type: ignore[no-untyped-def]
+    customer = crm("customer", "add", "Trần Bích")
+    assert customer.exit_code == 0, customer.stderr
+    stage = crm("deal", "stages", "add", "Đàm phán", "--probability", "60")
+    assert stage.exit_code == 0, stage.stderr
+    deal = crm(
+        "deal", "add", "Máy lọc", "--customer", customer.stdout.strip(), "--stage", "dam phan"
+    )
+    assert deal.exit_code == 0, deal.stderr
+    listed = crm("deal", "list", "--stage", "DAM PHAN", "-f", "ids")
+    assert (listed.exit_code, listed.stdout, listed.stderr) == (0, deal.stdout, "")
