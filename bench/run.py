@@ -1211,7 +1211,7 @@ def search_index_problems(conn: sqlite3.Connection) -> list[str]:
     """What is wrong with the customers' search index: FTS5's own integrity check, then every
     customer's indexed text against the text crm's triggers make from the customer and all
     their interactions (the same expressions, from crmcli.migrations)."""
-    from crmcli.migrations import _customer_search_doc
+    from crmcli.migrations import customer_search_doc
 
     problems = []
     try:
@@ -1219,7 +1219,7 @@ def search_index_problems(conn: sqlite3.Connection) -> list[str]:
     except sqlite3.DatabaseError as exc:
         problems.append(f"FTS5 integrity-check: {exc}")
     columns = ("name", "email", "phone", "company", "city", "notes", "activity")
-    doc = _customer_search_doc("c") + " FROM customers c"
+    doc = customer_search_doc("c") + " FROM customers c"
     wrong, first = conn.execute(
         f"WITH d (id, {', '.join(columns)}) AS ({doc}) "
         "SELECT count(*), min(d.id) FROM d LEFT JOIN customers_fts f ON f.rowid = d.id "

@@ -603,15 +603,15 @@ class Fresh:
 
 def check_sound(path: Path) -> None:
     """Integrity, foreign keys, and search indexes that match their tables row for row."""
-    from crmcli.migrations import _customer_search_doc, _lead_search_doc
+    from crmcli.migrations import customer_search_doc, lead_search_doc
 
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         for table, fts, doc in (
-            ("customers", "customers_fts", _customer_search_doc("c")),
-            ("leads", "leads_fts", _lead_search_doc("c")),
+            ("customers", "customers_fts", customer_search_doc("c")),
+            ("leads", "leads_fts", lead_search_doc("c")),
         ):
             ids = conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall()
             rowids = conn.execute(f"SELECT rowid FROM {fts} ORDER BY rowid").fetchall()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from crmcli.text import sql_fold
+from crmcli.text import sort_key, sql_fold
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -56,14 +56,22 @@ CUSTOMER_COLUMNS = [
 INTERACTION_COLUMNS = ["id", "uid", "customer_id", "type", "body", "happened_at", "created_at"]
 
 
+def _fold_v1(expr: str) -> str:
+    """The search folding of migrations 1 to 3 (đ, ł, ø), frozen: those migrations make
+    the same schema they always made (m004 replaced it)."""
+    for src, dst in {"đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O"}.items():
+        expr = f"replace({expr}, '{src}', '{dst}')"
+    return expr
+
+
 def _search_doc(alias: str, link: str, columns: tuple[str, ...]) -> str:
     """The FTS row of one customer or lead: its own fields plus the text of its interactions
     (``link``: the interactions' column pointing at it)."""
     activity = (
         f"(SELECT group_concat(body, ' ') FROM interactions WHERE interactions.{link} = {alias}.id)"
     )
-    cols = ", ".join(sql_fold(f"coalesce({alias}.{c}, '')") for c in columns)
-    return f"SELECT {alias}.id, {cols}, {sql_fold(f'coalesce({activity}, {chr(39)}{chr(39)})')}"
+    cols = ", ".join(_fold_v1(f"coalesce({alias}.{c}, '')") for c in columns)
+    return f"SELECT {alias}.id, {cols}, {_fold_v1(f'coalesce({activity}, {chr(39)}{chr(39)})')}"
 
 
 def _customer_search_doc(alias: str) -> str:
@@ -506,6 +514,132 @@ def m003_service(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+# -- m004 ----------------------------------------------------------------------------------
+
+# Columns of the search indexes that hold words in any language, folded by text.sql_fold;
+# e-mails and phones are indexed as they are (the tokenizer folds their case).
+_FOLDED = frozenset({"name", "company", "city", "notes"})
+CUSTOMER_SEARCHED = ("name", "email", "phone", "company", "city", "notes")
+LEAD_SEARCHED = ("name", "email", "phone", "company", "notes")
+# Sort keys (text.sort_key of the column), computed in Python on every write and indexed.
+CUSTOMER_SORT_KEYS = {"sort_name": "name", "sort_city": "city", "sort_company": "company"}
+LEAD_SORT_KEYS = {"sort_name": "name", "sort_company": "company"}
+
+
+def search_doc(alias: str, link: str, columns: tuple[str, ...]) -> str:
+    """The FTS row of one customer or lead as the triggers build it since m004: its own
+    fields plus the text of its interactions (``link``: their column pointing at it), with
+    the letters the tokenizer does not fold folded (:func:`crmcli.text.sql_fold`)."""
+    activity = (
+        f"(SELECT group_concat(body, ' ') FROM interactions WHERE interactions.{link} = {alias}.id)"
+    )
+    cols = ", ".join(
+        sql_fold(f"coalesce({alias}.{c}, '')") if c in _FOLDED else f"coalesce({alias}.{c}, '')"
+        for c in columns
+    )
+    return f"SELECT {alias}.id, {cols}, {sql_fold(f'coalesce({activity}, {chr(39)}{chr(39)})')}"
+
+
+def customer_search_doc(alias: str) -> str:
+    return search_doc(alias, "customer_id", CUSTOMER_SEARCHED)
+
+
+def lead_search_doc(alias: str) -> str:
+    return search_doc(alias, "lead_id", LEAD_SEARCHED)
+
+
+def _search_triggers(
+    base: str, fts: str, link: str, columns: tuple[str, ...], doc: Callable[[str], str]
+) -> list[str]:
+    """The triggers that keep ``fts`` in step with ``base`` and with the interactions
+    pointing at it through ``link``."""
+    names = ", ".join(("rowid", *columns, "activity"))
+    insert = f"INSERT INTO {fts} ({names}) "
+    short = base[0]
+    reindex = (
+        f"DELETE FROM {fts} WHERE rowid = {{row}}.{link}; "
+        f"{insert}{doc(short)} FROM {base} {short} WHERE {short}.id = {{row}}.{link};"
+    )
+    prefix = "interactions" if base == "customers" else "interactions_lead"
+    when = {
+        "insert": f"WHEN new.{link} IS NOT NULL ",
+        "update": f"WHEN old.{link} IS NOT NULL OR new.{link} IS NOT NULL ",
+        "delete": f"WHEN old.{link} IS NOT NULL ",
+    }
+    return [
+        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {base} BEGIN {insert}{doc('new')}; END",
+        # Only a change to an indexed column re-indexes (not a sort key, not a cadence).
+        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {', '.join(columns)} ON {base} BEGIN "
+        f"DELETE FROM {fts} WHERE rowid = old.id; {insert}{doc('new')}; END",
+        f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {base} BEGIN "
+        f"DELETE FROM {fts} WHERE rowid = old.id; END",
+        f"CREATE TRIGGER {prefix}_fts_insert AFTER INSERT ON interactions {when['insert']}"
+        f"BEGIN {reindex.format(row='new')} END",
+        f"CREATE TRIGGER {prefix}_fts_update AFTER UPDATE ON interactions {when['update']}"
+        f"BEGIN {reindex.format(row='old')} {reindex.format(row='new')} END",
+        f"CREATE TRIGGER {prefix}_fts_delete AFTER DELETE ON interactions {when['delete']}"
+        f"BEGIN {reindex.format(row='old')} END",
+    ]
+
+
+def search_rebuild(fts: str) -> tuple[str, str]:
+    """Empty a search index, then fill it from the base rows with the triggers' own
+    expressions (m004, ``crm doctor --fix``)."""
+    if fts == "customers_fts":
+        names = ", ".join(("rowid", *CUSTOMER_SEARCHED, "activity"))
+        doc = customer_search_doc("c") + " FROM customers c"
+    else:
+        names = ", ".join(("rowid", *LEAD_SEARCHED, "activity"))
+        doc = lead_search_doc("l") + " FROM leads l"
+    return f"DELETE FROM {fts}", f"INSERT INTO {fts} ({names}) {doc}"
+
+
+def _audit_update_of(table: str, columns: list[str], key: str = "id") -> list[str]:
+    """The audit triggers of ``table``, the update one firing only when an audited column is
+    set: a sort key is derived from the audited text, so setting it alone is no change."""
+    statements = audit_triggers(table, columns, key)
+    statements[1] = statements[1].replace(
+        f"AFTER UPDATE ON {table}", f"AFTER UPDATE OF {', '.join(columns)} ON {table}", 1
+    )
+    return statements
+
+
+@migration
+def m004_folding_and_sort_keys(conn: sqlite3.Connection) -> None:
+    """Search folds ß ı þ ð æ œ ø ł, Greek tonos and dialytika, Cyrillic ё (indexes rebuilt);
+    customers and leads get stored sort keys (Vietnamese alphabetical order) with indexes."""
+    triggers = [
+        f"{base}_fts_{action}"
+        for base in ("customers", "leads", "interactions", "interactions_lead")
+        for action in ("insert", "update", "delete")
+    ]
+    triggers += [f"{t}_audit_update" for t in ("customers", "leads")]
+    for name in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    # The keys of the rows already there (no audit row: a key is derived, not a change).
+    conn.create_function("crm_sort_key", 1, sort_key, deterministic=True)
+    for table, keys in (("customers", CUSTOMER_SORT_KEYS), ("leads", LEAD_SORT_KEYS)):
+        for column in keys:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+        sets = ", ".join(f"{k} = crm_sort_key({v})" for k, v in keys.items())
+        conn.execute(f"UPDATE {table} SET {sets}")
+        for column in keys:
+            conn.execute(f"CREATE INDEX {table}_{column} ON {table} ({column})")
+    # The city index only served sorting by city, which the key does now.
+    conn.execute("DROP INDEX customers_city")
+    statements = _search_triggers(
+        "customers", "customers_fts", "customer_id", CUSTOMER_SEARCHED, customer_search_doc
+    )
+    statements += _search_triggers("leads", "leads_fts", "lead_id", LEAD_SEARCHED, lead_search_doc)
+    statements.append(_audit_update_of("customers", [*CUSTOMER_COLUMNS, "cadence"])[1])
+    statements.append(_audit_update_of("leads", LEAD_COLUMNS)[1])
+    for sql in statements:
+        conn.execute(sql)
+    for fts in ("customers_fts", "leads_fts"):
+        for sql in search_rebuild(fts):
+            conn.execute(sql)
+
+
 # A customer's name in its parts, as a vCard's N has them (family; given; additional;
 # prefix; suffix).  NULL when the name was typed whole.
 NAME_PART_COLUMNS = ["name_family", "name_given", "name_additional", "name_prefix", "name_suffix"]
@@ -518,9 +652,15 @@ def m005_name_parts(conn: sqlite3.Connection) -> None:
     restores them."""
     for column in NAME_PART_COLUMNS:
         conn.execute(f"ALTER TABLE customers ADD COLUMN {column} TEXT")
-    # Every column the table has now, in table order (whatever earlier migrations added).
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(customers)")]
+    # Every column the table has now, in table order (whatever earlier migrations added),
+    # but the sort keys: derived from the text, they are computed again after an undo and
+    # a change of them alone is no change to audit (m004).
+    columns = [
+        row[1]
+        for row in conn.execute("PRAGMA table_info(customers)")
+        if not row[1].startswith("sort_")
+    ]
     triggers = [f"DROP TRIGGER customers_audit_{a}" for a in ("insert", "update", "delete")]
-    triggers += audit_triggers("customers", columns)
+    triggers += _audit_update_of("customers", columns)
     for sql in triggers:
         conn.execute(sql)

@@ -419,3 +419,64 @@ def test_adding_a_known_email_or_phone_warns_and_names_the_customer(crm, db_path
     ]
     fresh = crm("customer", "add", "Lê Hoa", "--email", "hoa@example.vn")
     assert fresh.stderr == "Added customer 5: Lê Hoa\n"
+
+
+def test_text_filters_ignore_case_and_accents_as_search_does(crm) -> None:
+    hanoi = add(crm, "Trần Thị Bích", "--city", "Hà Nội", "--company", "Công ty Đại Phát")
+    add(crm, "Lê Văn Tám", "--city", "Huế", "--company", "Minh Long")
+
+    def ids(*args: str) -> list[int]:
+        result = crm("customer", "list", *args, "-f", "ids")
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr == ""
+        return [int(x) for x in result.stdout.split()]
+
+    for city in ("ha noi", "HÀ NỘI", "hà", "Ha No"):
+        assert ids("--city", city) == [hanoi], city
+    assert ids("--company", "dai phat") == [hanoi]
+    assert ids("--company", "DAI", "--city", "ha noi") == [hanoi]
+    assert ids("--city", "noi ha") == []  # the words in their order
+    bad = crm("customer", "list", "--city", "--!")
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert bad.stderr == "crm: error: invalid --city '--!': must hold letters or digits\n"
+
+
+def test_phone_search_takes_the_number_as_people_type_it(crm) -> None:
+    assert crm("config", "set", "country", "VN").exit_code == 0
+    cid = add(crm, "Phạm Minh", "--phone", "+84912345678")
+    add(crm, "Someone Else", "--phone", "+84987654321")
+    for typed in ("0912 345 678", "0912345678", "+84 91 234 5678", "84912345678"):
+        result = crm("customer", "list", "--search", typed, "-f", "ids")
+        assert (result.exit_code, result.stdout, result.stderr) == (0, f"{cid}\n", ""), typed
+
+
+def test_sort_follows_vietnamese_alphabetical_order(crm) -> None:
+    names = ["Trần An", "Đặng Bình", "Dương Cúc", "Ánh", "Anh", "Ăn"]
+    cities = ["Huế", "Hà Nội", None, "Đà Nẵng", "Cần Thơ", "Hà Nội"]
+    for name, city in zip(names, cities, strict=True):
+        add(crm, name, *(("--city", city) if city else ()))
+    by_name = crm("customer", "list", "--sort", "name", "-f", "json")
+    assert by_name.exit_code == 0, by_name.stderr
+    assert [r["name"] for r in json.loads(by_name.stdout)] == [
+        "Anh", "Ánh", "Ăn", "Dương Cúc", "Đặng Bình", "Trần An",
+    ]  # fmt: skip
+    for limit in ((), ("--limit", "6")):
+        by_city = crm("customer", "list", "--sort", "city", *limit, "-f", "json")
+        assert [r["city"] for r in json.loads(by_city.stdout)] == [
+            "Cần Thơ", "Đà Nẵng", "Hà Nội", "Hà Nội", "Huế", None,
+        ]  # fmt: skip
+    down = crm("customer", "list", "--sort", "-name", "--limit", "2", "-f", "json")
+    assert [r["name"] for r in json.loads(down.stdout)] == ["Trần An", "Đặng Bình"]
+
+
+def test_an_edit_keeps_the_sort_key_right(crm, db_path: Path) -> None:
+    from crmcli.text import sort_key
+    from tests.conftest import query
+
+    cid = add(crm, "Trần An", "--company", "Minh Long")
+    assert (
+        crm("customer", "edit", str(cid), "--name", "Đặng An", "--unset", "company").exit_code == 0
+    )
+    assert query(db_path, "SELECT sort_name, sort_company FROM customers") == [
+        (sort_key("Đặng An"), None)
+    ]

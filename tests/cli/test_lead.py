@@ -832,3 +832,29 @@ def test_import_streams_in_batches(crm, tmp_path, monkeypatch) -> None:
     assert [r["id"] for r in found] == list(range(1, 11))
     assert (found[3]["name"], found[3]["tags"]) == ("P3 again", ["extra", "t1"])  # was flushed
     assert (found[9]["name"], found[9]["tags"]) == ("P9 again", ["t1"])  # was still pending
+
+
+def test_status_takes_a_comma_list_and_company_ignores_accents(crm) -> None:
+    def lead(*args: str) -> int:
+        result = crm("lead", "add", *args)
+        assert result.exit_code == 0, result.stderr
+        return int(result.stdout)
+
+    new = lead("Đỗ Huy", "--company", "Công ty Đại Phát")
+    contacted = lead("An", "--company", "Minh Long")
+    lost = lead("Bình")
+    assert crm("lead", "status", str(contacted), "contacted").exit_code == 0
+    assert crm("lead", "status", str(lost), "lost", "--reason", "no budget").exit_code == 0
+
+    def ids(*args: str) -> list[int]:
+        result = crm("lead", "list", *args, "-f", "ids")
+        assert result.exit_code == 0, result.stderr
+        return [int(x) for x in result.stdout.split()]
+
+    assert ids("--status", "new,contacted") == [new, contacted]
+    assert ids("--status", "new, lost", "--status", "contacted") == [new, contacted, lost]
+    assert ids("--company", "DAI PHAT") == [new]
+    assert ids("--sort", "name") == [contacted, lost, new]
+    bad = crm("lead", "list", "--status", "new,bogus")
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert "invalid --status 'bogus'" in bad.stderr

@@ -703,6 +703,7 @@ def test_every_table_is_audited_with_every_column(rich_db: Path) -> None:
     import re
 
     from crmcli.core.history import TABLES
+    from crmcli.migrations import CUSTOMER_SORT_KEYS, LEAD_SORT_KEYS
 
     names = [
         r[0]
@@ -715,8 +716,14 @@ def test_every_table_is_audited_with_every_column(rich_db: Path) -> None:
     triggers = dict(query(rich_db, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
     audited = sorted(set(names) - BOOKKEEPING)
     assert audited == sorted(TABLES)
+    # The sort keys are derived from the text: undo computes them again instead.
+    derived = {"customers": set(CUSTOMER_SORT_KEYS), "leads": set(LEAD_SORT_KEYS)}
     for name in audited:
-        columns = [r[1] for r in query(rich_db, f"PRAGMA table_info({name})")]
+        columns = [
+            r[1]
+            for r in query(rich_db, f"PRAGMA table_info({name})")
+            if r[1] not in derived.get(name, ())
+        ]
         for action, alias in (("insert", "new"), ("update", "old"), ("delete", "old")):
             sql = triggers[f"{name}_audit_{action}"]
             for image in re.findall(r"json_object\(([^)]*)\)", sql):

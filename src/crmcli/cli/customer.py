@@ -62,8 +62,8 @@ City = Annotated[str | None, opt("City.")]
 Country = Annotated[str | None, opt("Country.")]
 Birthday = Annotated[str | None, opt("Birthday: 1990-05-17, 17/05/1990 (per date order).")]
 Source = Annotated[str | None, opt("Where the customer came from (web, referral, event …).")]
-CompanyFilter = Annotated[str | None, opt("Company contains this text.")]
-CityFilter = Annotated[str | None, opt("City contains this text.")]
+CompanyFilter = Annotated[str | None, opt("Company has these words (accents, case ignored).")]
+CityFilter = Annotated[str | None, opt("City has these words (accents, case ignored).")]
 SearchFilter = Annotated[
     str | None,
     typer.Option(
@@ -128,7 +128,10 @@ def list_(
     search: SearchFilter = None,
     sort: Annotated[
         str | None,
-        opt(f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-created)."),
+        opt(
+            f"Sort by {', '.join(core.SORTS)}; a leading - sorts descending (-created). "
+            "Names, cities and companies sort in Vietnamese alphabetical order."
+        ),
     ] = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,

@@ -99,13 +99,19 @@ def list_(
     status: Annotated[
         list[str] | None,
         typer.Option(
-            "--status", help=f"Only this status (repeatable): {', '.join(core.STATUSES)}."
+            "--status",
+            help=f"Only this status (repeat, or a,b): {', '.join(core.STATUSES)}.",
         ),
     ] = None,
     source: Annotated[
-        list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
+        list[str] | None,
+        typer.Option("--source", help="Only this source (repeat, or a,b)."),
     ] = None,
     tag: Tags = None,
+    company: Annotated[
+        str | None,
+        opt("Company has these words (accents, case ignored)."),
+    ] = None,
     search: Annotated[
         str | None,
         typer.Option(
@@ -126,14 +132,14 @@ def list_(
 ) -> None:
     """List leads, filtered and sorted.
 
-    Example: crm lead list --status new --status contacted --sort -score
+    Example: crm lead list --status new,contacted --sort -score
     """
     from crmcli.render import emit
 
     out = fmt_of(fmt)
     filters: dict[str, Any] = {
-        "statuses": status or (), "sources": source or (), "tags": tag or (), "search": search,
-        "sort": sort,
+        "statuses": status or (), "sources": source or (), "tags": tag or (),
+        "company": company, "search": search, "sort": sort,
     }  # fmt: skip
     core.list_query(**filters)  # bad filters are usage errors before anything is opened
     rows: Iterable[dict[str, Any]] = core.list_leads(

@@ -94,13 +94,27 @@ def stages(db: Database, *, counts: bool = True) -> list[dict[str, Any]]:
 
 
 def find_stage(db: Database, name: str, *, field: str = "stage") -> dict[str, Any]:
-    """The stage in use called ``name`` (case ignored); an error lists the stages."""
+    """The stage in use called ``name`` (case and accents ignored, as search ignores them:
+    ``dam phan`` is the stage Đàm phán); an error lists the stages."""
     text = name.strip()
     row = db.one(
         "SELECT id, name, position, probability, kind FROM stages "
         "WHERE name = ? COLLATE NOCASE AND removed_at IS NULL",
         (text,),
     )
+    if row is None and text:
+        from crmcli.text import fold_key
+
+        wanted = fold_key(text)
+        alike = [
+            r
+            for r in db.query(
+                "SELECT id, name, position, probability, kind FROM stages "
+                "WHERE removed_at IS NULL ORDER BY position"
+            )
+            if fold_key(str(r["name"])) == wanted
+        ]
+        row = alike[0] if len(alike) == 1 else None
     if row is None:
         names = ", ".join(s["name"] for s in stages(db, counts=False))
         raise InvalidValue(field, name, f"no such stage; the stages are: {names}")

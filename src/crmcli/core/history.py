@@ -649,6 +649,7 @@ def undo(
             for step in todo:
                 current = [step]
                 _revert(db, step)
+                _refresh_sort_keys(db)
             current = todo  # the foreign keys are checked at the commit
             db.executemany(
                 "UPDATE commands SET undone_by = ? WHERE id = ?",
@@ -662,6 +663,27 @@ def undo(
             f"({exc}); nothing was changed"
         ) from exc
     return todo
+
+
+def _refresh_sort_keys(db: Database) -> None:
+    """Rows restored or set back from their images get their sort keys computed again: the
+    keys are derived from the text and not part of the images."""
+    from crmcli.core import customers, leads
+
+    for name, refresh in (
+        ("customers", customers.refresh_sort_keys),
+        ("leads", leads.refresh_sort_keys),
+    ):
+        ids = [
+            int(r[0])
+            for r in db.conn.execute(
+                "SELECT row_id FROM temp.undo_ops "
+                "WHERE tbl = ? AND kind IN ('restored', 'changed')",
+                (name,),
+            )
+        ]
+        if ids and _columns(db, name).count("sort_name"):
+            refresh(db, ids)
 
 
 def _prepare_ops(db: Database) -> None:

@@ -42,7 +42,7 @@ _FIELDS = frozenset(customers.FIELDS)
 # Record keys of a name's parts ("name.family" …) -> their columns ("name_family" …).
 _NAME_KEYS = {f"name.{c.removeprefix('name_')}": c for c in NAME_PART_COLUMNS}
 _INSERT_COLUMNS = ("id", "uid", *customers.FIELDS, "fields", "created_at", "updated_at",
-                   *NAME_PART_COLUMNS)  # fmt: skip
+                   *NAME_PART_COLUMNS, *customers.SORT_COLUMNS)  # fmt: skip
 _COLUMN_LIST = ", ".join(_INSERT_COLUMNS)
 _STAGING = "temp.import_staging"
 _STAGING_SHAPE = f"SELECT {_COLUMN_LIST} FROM customers WHERE 0"
@@ -530,6 +530,7 @@ class CustomerImport(RecordImport):
                 new.created_at or now,
                 now,
                 *((new.names or {}).get(c) for c in NAME_PART_COLUMNS),
+                *customers.sort_keys(new.values),
             )
             for new in pending
         ]
@@ -558,7 +559,8 @@ _LEAD_TIMES = {"status_changed_at": "status_at", "converted_at": "converted_at"}
 # A converted lead of another database comes with its conversion time; its customer and
 # deal (ids over there) are not linked.
 _LEAD_INSERT_COLUMNS = ("id", "uid", *leads.FIELDS, "status", "lost_reason", "converted_at",
-                        "status_changed_at", "created_at", "updated_at")  # fmt: skip
+                        "status_changed_at", "created_at", "updated_at",
+                        *leads.SORT_COLUMNS)  # fmt: skip
 _LEAD_INSERT = (
     f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_LEAD_INSERT_COLUMNS))})"
@@ -692,7 +694,7 @@ class LeadImport(RecordImport):
             [
                 (new.id, new.uid, *(new.values.get(f) for f in leads.FIELDS), new.status,
                  new.lost_reason, new.converted_at, new.status_at or now,
-                 new.created_at or now, now)
+                 new.created_at or now, now, *leads.sort_keys(new.values))
                 for new in pending
             ],
         )  # fmt: skip

@@ -22,8 +22,8 @@ from crmcli.core import customers
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
-from crmcli.migrations import LEAD_SOURCES, LEAD_STATUSES
-from crmcli.text import NOTE_MAX, clean
+from crmcli.migrations import LEAD_SORT_KEYS, LEAD_SOURCES, LEAD_STATUSES
+from crmcli.text import NOTE_MAX, clean, sort_key
 
 if TYPE_CHECKING:  # deals are loaded when a conversion opens one (start-up time)
     from crmcli.core.deals import DealInput
@@ -52,8 +52,9 @@ _LAST_CONTACTED = "(SELECT max(happened_at) FROM interactions i WHERE i.lead_id 
 # --sort names -> SQL (never paste user text into SQL).
 SORTS = {
     "id": "l.id",
-    "name": "l.name COLLATE NOCASE",
-    "company": "l.company COLLATE NOCASE",
+    # Stored sort keys (text.sort_key): Vietnamese alphabetical order.
+    "name": "l.sort_name",
+    "company": "l.sort_company IS NULL, l.sort_company",
     "email": "l.email COLLATE NOCASE",
     "source": "l.source",
     "score": "l.score",
@@ -197,9 +198,18 @@ def parse_sort(spec: str) -> str:
 
 def list_leads(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:
     """Leads matching every filter (see :func:`list_query`), streamed."""
+    if filters.get("search") is not None and "country" not in filters:
+        from crmcli.core import settings
+
+        filters["country"] = settings.load(db).country
     sql, params = list_query(**filters)
     for row in db.query(sql, params):
         yield _decode(row)
+
+
+def split_list(values: Iterable[str]) -> list[str]:
+    """``["new,contacted", "lost"]`` -> ``["new", "contacted", "lost"]`` (repeat, or a,b)."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def list_query(
@@ -207,20 +217,23 @@ def list_query(
     statuses: Iterable[str] = (),
     sources: Iterable[str] = (),
     tags: Iterable[str] = (),
+    company: str | None = None,
     search: str | None = None,
     sort: str | None = None,
     limit: int | None = None,
+    country: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters that list leads.
 
-    Several ``statuses`` (or ``sources``) match any of them; every tag must be there.  A
-    search without ``sort`` lists whole-word matches first, then prefix-only ones (as
-    customers do), each by id."""
+    Several ``statuses`` (or ``sources``; each may be a comma list) match any of them;
+    every tag must be there; ``company`` matches words of the company through the search
+    index (case and accents ignored, as in ``search``).  A search without ``sort`` lists
+    whole-word matches first, then prefix-only ones (as customers do), each by id."""
     where: list[str] = []
     params: list[Any] = []
     for column, values in (
-        ("status", sorted({check_status(s, "--status") for s in statuses})),
-        ("source", sorted({check_source(s, "--source") for s in sources})),
+        ("status", sorted({check_status(s, "--status") for s in split_list(statuses)})),
+        ("source", sorted({check_source(s, "--source") for s in split_list(sources)})),
     ):
         if values:
             where.append(f"l.{column} IN ({', '.join('?' * len(values))})")
@@ -228,18 +241,25 @@ def list_query(
     for tag in tags:
         where.append("l.id IN (SELECT lead_id FROM lead_tags WHERE tag = ?)")
         params.append(customers.check_tag(tag))
+    filters = customers.column_filter({"company": ("--company", company)})
     tail, tail_params = "", []
     if limit is not None:
         tail, tail_params = " LIMIT ?", [limit]
     searched = _SELECT.replace("FROM leads l", "FROM leads_fts f JOIN leads l ON l.id = f.rowid")
     if search is None:
+        if filters is not None:
+            where.append("l.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
+            params.append(filters)
         order = " ORDER BY " + (parse_sort(sort) if sort else "l.id")
         return _where(_SELECT, where) + order + tail, params + tail_params
-    prefix = customers.match_query(search)
+    prefix = customers.both(customers.match_query(search, country=country), filters)
     if sort:
         sql = _where(searched, ["leads_fts MATCH ?", *where]) + " ORDER BY " + parse_sort(sort)
         return sql + tail, [prefix, *params, *tail_params]
-    return customers.ranked_search(searched, "leads_fts", search, where, params, tail, tail_params)
+    return customers.ranked_search(
+        searched, "leads_fts", search, where, params, tail, tail_params, country=country,
+        also=filters,
+    )  # fmt: skip
 
 
 def _where(sql: str, conditions: list[str]) -> str:
@@ -266,10 +286,19 @@ def show(db: Database, lead_id: int) -> dict[str, Any]:
 
 # -- writing ------------------------------------------------------------------------------
 
+# The stored sort keys (text.sort_key of name and company): every write sets them.
+SORT_COLUMNS = tuple(LEAD_SORT_KEYS)
 _INSERT_COLUMNS = (
     "id", "uid", *FIELDS, "status", "lost_reason", "status_changed_at", "created_at",
-    "updated_at",
+    "updated_at", *SORT_COLUMNS,
 )  # fmt: skip
+
+
+def sort_keys(values: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The :data:`SORT_COLUMNS` values for a lead with these field ``values``."""
+    return tuple(sort_key(values.get(field)) for field in LEAD_SORT_KEYS.values())
+
+
 INSERT = (
     f"INSERT INTO leads ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
@@ -290,7 +319,17 @@ def add(db: Database, data: LeadInput) -> int:
     v = data.values
     cur = db.execute(
         INSERT,
-        (None, str(uuid.uuid4()), *(v.get(f) for f in FIELDS), "new", None, now, now, now),
+        (
+            None,
+            str(uuid.uuid4()),
+            *(v.get(f) for f in FIELDS),
+            "new",
+            None,
+            now,
+            now,
+            now,
+            *sort_keys(v),
+        ),  # fmt: skip
     )
     lead_id = int(cur.lastrowid or 0)
     db.execute(INSERT_CHANGE, (lead_id, None, "new", None, now))
@@ -305,8 +344,29 @@ def write_changes(db: Database, lead_id: int, changed: Mapping[str, Any], now: s
     if not _UPDATABLE.issuperset(changed):
         raise ValueError(f"not lead columns: {sorted(set(changed) - _UPDATABLE)}")
     values = {**changed, "updated_at": now}
+    for column, field in LEAD_SORT_KEYS.items():
+        if field in values:
+            values[column] = sort_key(values[field])
     assignments = ", ".join(f"{k} = ?" for k in values)
     db.execute(f"UPDATE leads SET {assignments} WHERE id = ?", [*values.values(), lead_id])
+
+
+def refresh_sort_keys(db: Database, ids: Iterable[int]) -> None:
+    """Compute the sort keys of these leads again from their text (see
+    :func:`crmcli.core.customers.refresh_sort_keys`)."""
+    fields = tuple(LEAD_SORT_KEYS.values())
+    chosen = list(ids)
+    rows = [
+        (*sort_keys(dict(zip(fields, row[1:], strict=True))), row[0])
+        for start in range(0, len(chosen), 500)
+        for row in db.conn.execute(
+            f"SELECT id, {', '.join(fields)} FROM leads WHERE id IN "
+            f"({', '.join('?' * len(chosen[start : start + 500]))})",
+            chosen[start : start + 500],
+        )
+    ]
+    sets = ", ".join(f"{column} = ?" for column in SORT_COLUMNS)
+    db.executemany(f"UPDATE leads SET {sets} WHERE id = ?", rows)
 
 
 def update(

@@ -477,15 +477,9 @@ FTS_INDEXES = (
 
 def _fts_rebuild_sql(fts: str) -> tuple[str, str]:
     """Empty the index, then fill it from the base rows with the triggers' own expressions."""
-    from crmcli.migrations import _customer_search_doc, _lead_search_doc
+    from crmcli.migrations import search_rebuild
 
-    if fts == "customers_fts":
-        columns = "rowid, name, email, phone, company, city, notes, activity"
-        doc = _customer_search_doc("c") + " FROM customers c"
-    else:
-        columns = "rowid, name, email, phone, company, notes, activity"
-        doc = _lead_search_doc("l") + " FROM leads l"
-    return f"DELETE FROM {fts}", f"INSERT INTO {fts} ({columns}) {doc}"
+    return search_rebuild(fts)
 
 
 def check_search_index(db: Database, fts: str, base: str) -> Check:
