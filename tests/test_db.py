@@ -175,9 +175,9 @@ def test_migrations_are_recorded(tmp_path: Path) -> None:
     rows = database.conn.execute("SELECT version, name FROM migrations ORDER BY version").fetchall()
     assert rows == [(i + 1, m.__name__) for i, m in enumerate(MIGRATIONS)]
     # Named m001_, m002_ … in the order they are appended (a number is never reused).
-    numbers = [int(m.__name__[1:4]) for m in MIGRATIONS]
-    assert all(m.__name__[:1] == "m" and m.__name__[4:5] == "_" for m in MIGRATIONS)
-    assert numbers == sorted(set(numbers)) and numbers[0] == 1
+    assert [m.__name__[:5] for m in MIGRATIONS] == [
+        f"m{n:03}_" for n in range(1, len(MIGRATIONS) + 1)
+    ]
 
 
 def test_write_rolls_back_everything_on_error(tmp_path: Path) -> None:
