@@ -86,7 +86,7 @@ def _mount_small_tmpfs(where: Path) -> bool:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(where)],
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(where)],
         capture_output=True,
     )
     return done.returncode == 0
@@ -94,7 +94,7 @@ def _mount_small_tmpfs(where: Path) -> bool:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB file system (tmpfs), where the system lets the tests mount one."""
+    """A real 4 MiB file system (tmpfs), where the system lets the tests mount one."""
     where = tmp_path / "small"
     if not _mount_small_tmpfs(where):
         pytest.skip("mounting a small tmpfs needs root and a system that allows it")

@@ -626,6 +626,23 @@ def check_file_mode(db: Database) -> Check:
     return check
 
 
+FREE_SPACE_MIN = 256 * 1024  # less than this and a write soon fails with "disk is full"
+
+
+def check_free_space(db: Database) -> Check:
+    """The disk holding the database has room for the next writes (a full disk is not a
+    damaged file: the doctor says which it is)."""
+    stats = os.statvfs(db.path.parent)
+    free = stats.f_bavail * stats.f_frsize
+    check = Check("free space", note=f"{free // 1024:,} KiB free on the disk holding the database")
+    if free < FREE_SPACE_MIN:
+        check.problems.append(
+            f"the disk holding {db.path} is full ({free // 1024:,} KiB free): crm cannot save "
+            "changes until some space is freed (the file itself is sound)"
+        )
+    return check
+
+
 def diagnose(db: Database) -> list[Check]:
     """Every check, in order; each one's failure to run is itself a problem."""
     steps: list[tuple[str, Callable[[], Check]]] = [
@@ -639,6 +656,7 @@ def diagnose(db: Database) -> list[Check]:
         ("schema version", lambda: check_schema(db)),
         ("active command", lambda: check_active_command(db)),
         ("file mode", lambda: check_file_mode(db)),
+        ("free space", lambda: check_free_space(db)),
     ]
     checks = []
     for name, run in steps:
