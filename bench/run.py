@@ -76,7 +76,7 @@ LIST_LIMIT = 50
 IMPORT_RUNS = 3  # imports into a copy of the sales database: each run copies it twice
 EDIT_IDS = 10_000  # ids piped into one batch edit, against EDIT_IDS / 100 separate runs
 
-# Targets (SPEC 7 and the README's performance section).
+# Targets (SPEC 7 and docs/performance.md).
 STARTUP_MAX = 5.0  # crm --version, remind due with nothing due, a page of customer list
 OVERHEAD_MAX = 1.5
 IMPORT_MIN = 0.3
@@ -2342,7 +2342,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "database (default: both)",
     )
     parser.add_argument(
-        "--markdown", action="store_true", help="print the table as Markdown, ready for the README"
+        "--markdown",
+        action="store_true",
+        help="print the table as Markdown, ready for docs/performance.md",
     )
     parser.add_argument(
         "--rebuild", action="store_true", help="rebuild the cached databases of the parts run"

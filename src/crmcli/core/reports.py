@@ -6,7 +6,7 @@ Every figure is computed by SQLite: each report is a few SQL statements, built b
 runs the same SQL in the ``sqlite3`` shell), and Python only names the rows it gets back.
 Medians come from window functions (``row_number`` / ``count`` over a partition).
 
-Conventions of every report (also the JSON field names, documented in the README):
+Conventions of every report (also the JSON field names, documented in docs/output.md):
 
 * amounts are integer minor units of the row's ``currency`` and never summed across
   currencies: a row holds one currency; a weighted value is ``(Σ amount × probability + 50)
