@@ -100,6 +100,25 @@ def test_deal_list_into_a_fresh_database_keeps_customers_by_uid(crm: Any, tmp_pa
     assert again.stderr == "Added 0, updated 0, unchanged 3, rejected 0\n"
 
 
+def test_a_repeat_order_under_an_old_title_comes_across(crm: Any, tmp_path: Path) -> None:
+    """Two deals of one customer with one title are two deals (their uids differ); only a
+    file without uids takes the same title for the same deal."""
+    cid = add(crm, "Phạm Thu Hà", "--email", "ha@example.vn")
+    for amount in ("10.000.000 VND", "12.000.000 VND"):
+        assert crm("deal", "add", "Phân bón", "--customer", str(cid), "--amount",
+                   amount).exit_code == 0  # fmt: skip
+    listed = tmp_path / "deals.csv"
+    listed.write_text(crm("deal", "list", "-f", "csv").stdout, encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    result = crm("--db", str(fresh), "deal", "import", str(listed), "--create-customers")
+    assert result.stderr == "Added 2, updated 0, unchanged 0, rejected 0; 1 new customer\n"
+    assert [d["amount"] for d in deals_of(crm, fresh)] == [10000000, 12000000]
+    no_uids = tmp_path / "no-uids.csv"
+    no_uids.write_text("title,customer_email,amount\nPhân bón,ha@example.vn,9000000\n", "utf-8")
+    again = crm("--db", str(fresh), "deal", "import", str(no_uids))
+    assert again.stderr == "Added 0, updated 0, unchanged 1, rejected 0\n"
+
+
 def test_a_deal_whose_customer_is_not_there_is_a_bad_row(crm: Any, tmp_path: Path) -> None:
     _seller_database(crm)
     listed = tmp_path / "deals.csv"

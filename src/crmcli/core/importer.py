@@ -814,8 +814,9 @@ def import_deals(
     The stage is found by name (``stages`` first maps other systems' names to ours; "Closed
     Won" / "Closed Lost" are the won and lost stages); none: the first open stage.  The
     customer must exist (by id, e-mail, name, or company name) unless ``create_customers``,
-    which adds one.  A deal with the same uid, or the same title for the same customer, is
-    left as it is (counted unchanged), so importing a file again adds nothing.  Bad
+    which adds one.  A deal with the same uid, or (in a file without uids) the same title for
+    the same customer, is left as it is (counted unchanged), so importing a file again adds
+    nothing.  Bad
     records and ``dry_run`` behave as in :func:`import_customers`."""
     run = _DealImport(db, config, stages or {}, create_customers)
     return run_import(run, records, skip_bad=skip_bad, dry_run=dry_run)
@@ -881,7 +882,10 @@ class _DealImport:
             return
         instants = {k: deal_instant(values[k], k) for k in _DEAL_INSTANTS if k in values}
         customer_id = self.customer(values)
-        same = self.db.scalar(
+        # Without a uid, the same title for the same customer is taken for the same deal
+        # (another system's file imported again); a uid this database lacks is a new deal,
+        # even a repeat order under an old title.
+        same = uid is None and self.db.scalar(
             "SELECT 1 FROM deals WHERE customer_id = ? AND title = ?",
             (customer_id, data.values["title"]),
         )
