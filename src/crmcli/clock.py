@@ -9,25 +9,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, date, datetime
 
 from crmcli.errors import InvalidValue
 
 __all__ = ["now_local", "pinned", "to_utc_iso", "today_local", "utc_now_iso"]
 
-_PINNED: ContextVar[datetime | None] = ContextVar("crmcli_pinned_now", default=None)
+# The moments ``pinned`` sets, innermost last (a plain list: one command, one thread).
+_PINNED: list[datetime] = []
 
 
 @contextmanager
 def pinned(moment: datetime) -> Iterator[None]:
     """Inside the block it is ``moment`` (aware): ``crm demo`` writes months of history
     through the same functions as every command, each step at its own date."""
-    token = _PINNED.set(moment.astimezone())
+    _PINNED.append(moment.astimezone())
     try:
         yield
     finally:
-        _PINNED.reset(token)
+        _PINNED.pop()
 
 
 def now_local() -> datetime:
@@ -36,9 +36,8 @@ def now_local() -> datetime:
     ``CRM_NOW`` (ISO 8601; without an offset it is local time) pins it for tests
     and demos.
     """
-    moment = _PINNED.get()
-    if moment is not None:
-        return moment
+    if _PINNED:
+        return _PINNED[-1]
     pinned = os.environ.get("CRM_NOW", "").strip()
     if not pinned:
         return datetime.now(UTC).astimezone()

@@ -169,6 +169,11 @@ def fold_key(text: str) -> str:
 # A level that says nothing (no marks; all lower case) is left out, so a plain lower-case
 # ASCII name is its own key.
 
+# The columns holding sort keys, each with the text column it is the key of (m004), here
+# rather than in the migrations so that a plain listing does not load them.
+CUSTOMER_SORT_KEYS = {"sort_name": "name", "sort_city": "city", "sort_company": "company"}
+LEAD_SORT_KEYS = {"sort_name": "name", "sort_company": "company"}
+
 _SEP = "\x01"
 # (base letter, combining mark) -> the letter's primary spelling.
 _OWN_LETTERS = {

@@ -703,7 +703,7 @@ def test_every_table_is_audited_with_every_column(rich_db: Path) -> None:
     import re
 
     from crmcli.core.history import TABLES
-    from crmcli.migrations import CUSTOMER_SORT_KEYS, LEAD_SORT_KEYS
+    from crmcli.text import CUSTOMER_SORT_KEYS, LEAD_SORT_KEYS
 
     names = [
         r[0]

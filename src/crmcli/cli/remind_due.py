@@ -59,7 +59,6 @@ def due(
     Example: crm remind due --kind reminder -f ids | crm remind done -
     """
     from crmcli.core import due as core
-    from crmcli.render import is_terminal
 
     kinds = core.parse_kinds(kind or ())
     out = None if fmt is None else fmt_of(fmt)
@@ -71,7 +70,7 @@ def due(
         )
     db = database()
     items = core.collect(db, within=within, kinds=kinds)
-    if out is None and not is_terminal():  # cron: plain lines
+    if out is None and not _terminal():  # cron: plain lines
         count = core.write_lines(items, sys.stdout)
     else:  # a terminal: a table that fits it
         from crmcli.render import emit
@@ -128,3 +127,11 @@ def export(
     with atomic_output(Path(ics).expanduser(), force=force) as out:
         count = write_calendar(db, out)
     info(f"Wrote {count} event{'' if count == 1 else 's'} to {ics}")
+
+
+def _terminal() -> bool:
+    """stdout is a terminal (asked here: the rendering layer costs a plain digest ≈ 1 ms)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False

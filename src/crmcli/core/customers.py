@@ -10,8 +10,16 @@ from typing import Any
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import InvalidValue, NotFound, UsageError
-from crmcli.migrations import CUSTOMER_SORT_KEYS
-from crmcli.text import NAME_MAX, NOTE_MAX, SHORT_MAX, clean, fold_for_search, fold_key, sort_key
+from crmcli.text import (
+    CUSTOMER_SORT_KEYS,
+    NAME_MAX,
+    NOTE_MAX,
+    SHORT_MAX,
+    clean,
+    fold_for_search,
+    fold_key,
+    sort_key,
+)
 
 # Standard columns a user may set, in display order.
 FIELDS = (

@@ -22,8 +22,8 @@ from crmcli.core import customers
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
-from crmcli.migrations import LEAD_SORT_KEYS, LEAD_SOURCES, LEAD_STATUSES
-from crmcli.text import NOTE_MAX, clean, sort_key
+from crmcli.migrations import LEAD_SOURCES, LEAD_STATUSES
+from crmcli.text import LEAD_SORT_KEYS, NOTE_MAX, clean, sort_key
 
 if TYPE_CHECKING:  # deals are loaded when a conversion opens one (start-up time)
     from crmcli.core.deals import DealInput
