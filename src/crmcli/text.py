@@ -151,6 +151,12 @@ def fold_key(text: str) -> str:
     return " ".join(stripped.split())
 
 
+def split_list(values: Iterable[str]) -> list[str]:
+    """Repeated options and comma lists alike: ``["new,contacted", "lost"]`` ->
+    ``["new", "contacted", "lost"]`` (blank parts skipped)."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
 # -- sort keys ----------------------------------------------------------------------------
 #
 # ``--sort name|city|company`` orders by a key stored next to the text (computed here on

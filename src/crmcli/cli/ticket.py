@@ -27,6 +27,7 @@ from crmcli.cli.options import (
     shown_records,
 )
 from crmcli.core import tickets as core
+from crmcli.text import split_list
 
 app = group("Support tickets: priorities, SLA due times, escalation, the whole thread.")
 
@@ -161,8 +162,8 @@ def list_(
 
     if all_ and status:
         raise UsageError("use --all or --status, not both")
-    statuses = _split(status) if status else ([] if all_ else list(core.UNRESOLVED))
-    priorities = _split(priority or [])
+    statuses = split_list(status) if status else ([] if all_ else list(core.UNRESOLVED))
+    priorities = split_list(priority or [])
     for name in statuses:
         core.check_status(name)
     for name in priorities:
@@ -178,10 +179,6 @@ def list_(
         rows = for_table(cap_table(rows, out, limit))
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
          empty_message="no tickets match", alert="overdue", drop=TABLE_DROP)  # fmt: skip
-
-
-def _split(values: list[str]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 @app.command("show")

@@ -19,7 +19,7 @@ from typing import Any
 from crmcli.core.customers import INTERACTION_TYPES, match_query
 from crmcli.db import Database
 from crmcli.errors import InvalidValue, NotFound
-from crmcli.text import NOTE_MAX, clean, fold_key
+from crmcli.text import NOTE_MAX, clean, fold_key, split_list
 
 TYPES = INTERACTION_TYPES
 
@@ -67,12 +67,10 @@ def check_body(raw: str, field: str = "--body") -> str:
 def check_types(values: Iterable[str]) -> list[str]:
     """``--type`` values: repeated, or comma-separated (``call,meeting``)."""
     kinds: list[str] = []
-    for value in values:
-        for part in value.split(","):
-            if part.strip():
-                kind = check_type(part)
-                if kind not in kinds:
-                    kinds.append(kind)
+    for part in split_list(values):
+        kind = check_type(part)
+        if kind not in kinds:
+            kinds.append(kind)
     return kinds
 
 

@@ -23,7 +23,7 @@ from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
 from crmcli.migrations import LEAD_SOURCES, LEAD_STATUSES
-from crmcli.text import LEAD_SORT_KEYS, NOTE_MAX, clean, sort_key
+from crmcli.text import LEAD_SORT_KEYS, NOTE_MAX, clean, sort_key, split_list
 
 if TYPE_CHECKING:  # deals are loaded when a conversion opens one (start-up time)
     from crmcli.core.deals import DealInput
@@ -205,11 +205,6 @@ def list_leads(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:
     sql, params = list_query(**filters)
     for row in db.query(sql, params):
         yield _decode(row)
-
-
-def split_list(values: Iterable[str]) -> list[str]:
-    """``["new,contacted", "lost"]`` -> ``["new", "contacted", "lost"]`` (repeat, or a,b)."""
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def list_query(
