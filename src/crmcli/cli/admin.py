@@ -107,15 +107,13 @@ def _added(counts: dict[str, int]) -> str:
 
 
 def _show_due(db: Any) -> None:
-    """What is due today, as `crm remind due` prints it, under a heading."""
-    import sys
-
+    """What is due today, as `crm remind due` draws it on a terminal."""
+    from crmcli.cli.remind_due import emit_due
     from crmcli.core import due
 
     items = due.collect(db)
     if items:
-        sys.stdout.write("\nDue now (crm remind due):\n")
-        due.write_lines(items, sys.stdout)
+        emit_due(items, "table", title="Due now (crm remind due)")
 
 
 demo_app = typer.Typer()

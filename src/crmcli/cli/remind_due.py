@@ -6,7 +6,7 @@ module loads nothing it does not use.
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -73,16 +73,7 @@ def due(
     if out is None and not _terminal():  # cron: plain lines
         count = core.write_lines(items, sys.stdout)
     else:  # a terminal: a table that fits it
-        from crmcli.render import emit
-
-        count = emit(
-            core.records(items),
-            core.COLUMNS,
-            out or fmt_of(None),
-            table_columns=TABLE_COLUMNS,
-            keep=("due", "text"),
-            drop=("who", "status"),
-        )
+        count = emit_due(items, out or fmt_of(None))
     if exit_code and count == 0:
         raise typer.Exit(1)
 
@@ -127,6 +118,22 @@ def export(
     with atomic_output(Path(ics).expanduser(), force=force) as out:
         count = write_calendar(db, out)
     info(f"Wrote {count} event{'' if count == 1 else 's'} to {ics}")
+
+
+def emit_due(items: list[Any], fmt: str, title: str | None = None) -> int:
+    """Due items as records in ``fmt``; on a terminal, a table that fits its width."""
+    from crmcli.core import due as core
+    from crmcli.render import emit
+
+    return emit(
+        core.records(items),
+        core.COLUMNS,
+        fmt,
+        table_columns=TABLE_COLUMNS,
+        title=title,
+        keep=("due", "text"),
+        drop=("who", "status"),
+    )
 
 
 def _terminal() -> bool:
