@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,19 @@ def insert_generic(
 ) -> bool:
     """Add one row to a table no command above fills, linked to the person's rows."""
     links = {r[3]: ids.get(r[2]) for r in conn.execute(f'PRAGMA foreign_key_list("{name}")')}
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+
+    def first_text(column: str) -> list[Any]:
+        """What the table's CHECK constraints ask of a TEXT column, tried first."""
+        allowed = re.search(rf"\b{column} IN \('([^']*)'", sql)
+        if allowed:
+            return [allowed.group(1)]
+        if re.search(rf"\b{column} GLOB", sql):
+            return ["2026-01-02"]
+        if re.search(rf"length\({column}\) = 3", sql):
+            return ["USD"]
+        return []
+
     choices: dict[str, list[Any]] = {}
     for _cid, column, declared, _notnull, _default, pk in info:
         if column in links and links[column] is not None:
@@ -126,7 +141,15 @@ def insert_generic(
         elif pk and "INT" in declared.upper():
             choices[column] = [None]
         elif is_text(declared):
-            choices[column] = [m(), "2026-01-02", "2026-01-02T03:04:05Z", "USD", "1", "x"]
+            choices[column] = [
+                *first_text(column),
+                m(),
+                "2026-01-02",
+                "2026-01-02T03:04:05Z",
+                "USD",
+                "1",
+                "x",
+            ]
         else:
             choices[column] = [1, 0]
     columns = list(choices)
@@ -154,6 +177,21 @@ def insert_generic(
     return None
 
 
+def parents_first(conn: sqlite3.Connection, names: Iterable[str]) -> list[str]:
+    """``names`` with every table after the tables its foreign keys point at."""
+    names = sorted(names)
+    depth: dict[str, int] = {}
+
+    def level(name: str, seen: frozenset[str] = frozenset()) -> int:
+        if name not in depth:
+            parents = {r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{name}")')}
+            parents = {p for p in parents if p in names and p != name and p not in seen}
+            depth[name] = 1 + max((level(p, seen | {name}) for p in parents), default=0)
+        return depth[name]
+
+    return sorted(names, key=lambda n: (level(n), n))
+
+
 def fill(db_path: Path, m: Markers, first: int, people: dict[str, int]) -> None:
     """Write a marker into every TEXT column of every row of the person (the commands from
     ``first`` on wrote them), through crm's write transaction so the audit trail records it."""
@@ -168,13 +206,15 @@ def fill(db_path: Path, m: Markers, first: int, people: dict[str, int]) -> None:
             extra: set[tuple[str, int]] = set()  # rows of tables with no audit triggers
             ids = {"customers": people["customer"], "leads": people["lead"],
                    "deals": people["deal"]}  # fmt: skip
-            for name in sorted(belongs_to_customers(conn, list(schema))):
+            for name in parents_first(conn, belongs_to_customers(conn, list(schema))):
                 owned = {r for t, r in mine if t == name}
                 for row_id in owned:
                     ids.setdefault(name, row_id)
                 if not owned:
                     added = insert_generic(conn, name, schema[name], m, ids)
                     extra.add((name, added or 0))
+                    if added is not None:
+                        ids.setdefault(name, added)
                     assert added is not None, (
                         f"table {name} belongs to customers but no command in this test fills "
                         "it and a generic row cannot be inserted: add a command to build()"

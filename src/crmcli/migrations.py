@@ -671,3 +671,140 @@ def m005_name_parts(conn: sqlite3.Connection) -> None:
     triggers += _audit_update_of("customers", columns)
     for sql in triggers:
         conn.execute(sql)
+
+
+QUOTE_STATUSES = ("open", "accepted", "declined", "superseded")
+INVOICE_STATUSES = ("open", "paid", "void")
+DEAL_ITEM_COLUMNS_V6 = [
+    *DEAL_ITEM_COLUMNS, "unit", "discount_bp", "discount_amount", "tax_bp", "supplier",
+    "delivery_date",
+]  # fmt: skip
+QUOTE_COLUMNS = [
+    "id", "uid", "number", "version", "deal_id", "currency", "subtotal", "discount", "tax",
+    "total", "valid_until", "note", "status", "decline_reason", "decided_at", "created_at",
+    "updated_at",
+]  # fmt: skip
+QUOTE_ITEM_COLUMNS = [
+    "id", "quote_id", "position", "product", "unit", "quantity", "unit_price", "discount_bp",
+    "discount_amount", "tax_bp", "supplier", "delivery_date", "net",
+]  # fmt: skip
+INVOICE_COLUMNS = [
+    "id", "uid", "number", "deal_id", "amount", "currency", "issued_on", "due_date",
+    "installment", "installments", "note", "status", "void_reason", "voided_at", "paid_at",
+    "created_at", "updated_at",
+]  # fmt: skip
+PAYMENT_COLUMNS = ["id", "uid", "invoice_id", "amount", "paid_at", "method", "note", "created_at"]
+
+
+@migration
+def m006_quotes_invoices(conn: sqlite3.Connection) -> None:
+    """Line items gain unit, discount, tax rate, supplier and delivery date; quotes (numbered,
+    versioned, with a copy of their items), invoices and the payments against them; the
+    counters that number quotes and invoices."""
+    iso_date = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+
+    def date_check(col: str) -> str:
+        return f"CHECK ({col} IS NULL OR {col} GLOB {iso_date})"
+
+    # Rates are basis points (1 % = 100): 10 % VAT is 1000.  A discount is a rate or an
+    # amount in minor units, never both.
+    statements = [
+        "ALTER TABLE deal_items ADD COLUMN unit TEXT CHECK (unit IS NULL OR length(unit) <= 20)",
+        "ALTER TABLE deal_items ADD COLUMN discount_bp INTEGER "
+        "CHECK (discount_bp IS NULL OR discount_bp BETWEEN 0 AND 10000)",
+        "ALTER TABLE deal_items ADD COLUMN discount_amount INTEGER "
+        "CHECK (discount_amount IS NULL OR discount_amount >= 0)",
+        "ALTER TABLE deal_items ADD COLUMN tax_bp INTEGER "
+        "CHECK (tax_bp IS NULL OR tax_bp BETWEEN 0 AND 100000)",
+        "ALTER TABLE deal_items ADD COLUMN supplier TEXT",
+        f"ALTER TABLE deal_items ADD COLUMN delivery_date TEXT {date_check('delivery_date')}",
+        "CREATE INDEX deal_items_delivery ON deal_items (delivery_date) "
+        "WHERE delivery_date IS NOT NULL",
+        f"""CREATE TABLE quotes (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            number TEXT NOT NULL CHECK (length(number) BETWEEN 1 AND 50),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            deal_id INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            subtotal INTEGER NOT NULL,
+            discount INTEGER NOT NULL,
+            tax INTEGER NOT NULL,
+            total INTEGER NOT NULL CHECK (total >= 0),
+            valid_until TEXT {date_check("valid_until")},
+            note TEXT,
+            status TEXT NOT NULL CHECK (status IN {_in(QUOTE_STATUSES)}),
+            decline_reason TEXT CHECK (status <> 'declined' OR decline_reason IS NOT NULL),
+            decided_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (number, version)
+        )""",
+        "CREATE INDEX quotes_deal ON quotes (deal_id, version)",
+        "CREATE INDEX quotes_status ON quotes (status, valid_until)",
+        f"""CREATE TABLE quote_items (
+            id INTEGER PRIMARY KEY,
+            quote_id INTEGER NOT NULL REFERENCES quotes(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            product TEXT NOT NULL CHECK (length(product) BETWEEN 1 AND 200),
+            unit TEXT,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            unit_price INTEGER NOT NULL CHECK (unit_price >= 0),
+            discount_bp INTEGER,
+            discount_amount INTEGER,
+            tax_bp INTEGER,
+            supplier TEXT,
+            delivery_date TEXT {date_check("delivery_date")},
+            net INTEGER NOT NULL
+        )""",
+        "CREATE INDEX quote_items_quote ON quote_items (quote_id, position)",
+        f"""CREATE TABLE invoices (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            number TEXT NOT NULL UNIQUE CHECK (length(number) BETWEEN 1 AND 50),
+            deal_id INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            issued_on TEXT NOT NULL {date_check("issued_on")},
+            due_date TEXT NOT NULL {date_check("due_date")},
+            installment INTEGER CHECK (installment IS NULL OR installment >= 1),
+            installments INTEGER CHECK (installments IS NULL OR installments >= installment),
+            note TEXT,
+            status TEXT NOT NULL CHECK (status IN {_in(INVOICE_STATUSES)}),
+            void_reason TEXT CHECK (status <> 'void' OR void_reason IS NOT NULL),
+            voided_at TEXT,
+            paid_at TEXT CHECK (status <> 'paid' OR paid_at IS NOT NULL),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX invoices_deal ON invoices (deal_id)",
+        # What is still owed, by due date: remind due, today and the receivables report.
+        "CREATE INDEX invoices_open_due ON invoices (due_date) WHERE status = 'open'",
+        "CREATE INDEX invoices_issued ON invoices (issued_on)",
+        """CREATE TABLE payments (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            paid_at TEXT NOT NULL,
+            method TEXT,
+            note TEXT,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX payments_invoice ON payments (invoice_id, paid_at, amount)",
+        "CREATE INDEX payments_paid_at ON payments (paid_at)",
+        # The last number given per pattern and period.  Not audited on purpose: a number
+        # once given is never given again, not even after `crm undo` (a gap, as books keep).
+        """CREATE TABLE number_sequences (
+            key TEXT PRIMARY KEY,
+            last INTEGER NOT NULL CHECK (last >= 0)
+        ) WITHOUT ROWID""",
+    ]
+    statements += [f"DROP TRIGGER deal_items_audit_{a}" for a in ("insert", "update", "delete")]
+    statements += audit_triggers("deal_items", DEAL_ITEM_COLUMNS_V6)
+    statements += audit_triggers("quotes", QUOTE_COLUMNS)
+    statements += audit_triggers("quote_items", QUOTE_ITEM_COLUMNS)
+    statements += audit_triggers("invoices", INVOICE_COLUMNS)
+    statements += audit_triggers("payments", PAYMENT_COLUMNS)
+    for sql in statements:
+        conn.execute(sql)

@@ -46,7 +46,7 @@ KEPT_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
     ("currency", re.compile(r"(?:.*_)?currency\Z"), _CURRENCY),
     (
         "date or time",
-        re.compile(r"(?!.*(?:birth|death))(?:at|.*_(?:at|date|start|end|due))\Z"),
+        re.compile(r"(?!.*(?:birth|death))(?:at|.*_(?:at|on|date|until|start|end|due))\Z"),
         _DATE_TIME,
     ),
 )

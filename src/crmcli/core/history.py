@@ -23,7 +23,17 @@ from typing import Any
 from crmcli.db import Database
 from crmcli.errors import CrmError, NotFound, UsageError
 
-ENTITIES = ("customer", "lead", "deal", "ticket", "reminder", "stage", "setting")
+ENTITIES = (
+    "customer",
+    "lead",
+    "deal",
+    "ticket",
+    "reminder",
+    "stage",
+    "setting",
+    "quote",
+    "invoice",
+)
 HISTORY_COLUMNS = (
     "id", "at", "command_id", "command", "undone_by", "undid", "entity", "entity_id", "table",
     "row_id", "record", "action", "changes",
@@ -95,6 +105,10 @@ TABLES: dict[str, Table] = {
         Table("tickets", "ticket", "tickets", (("ticket", "id"),)),
         Table("ticket_events", "ticket event", "ticket events", (("ticket", "ticket_id"),)),
         Table("reminders", "reminder", "reminders", (("reminder", "id"),)),
+        Table("quotes", "quote", "quotes", (("quote", "id"),)),
+        Table("quote_items", "quote line", "quote lines", (("quote", "quote_id"),)),
+        Table("invoices", "invoice", "invoices", (("invoice", "id"),)),
+        Table("payments", "payment", "payments", (("invoice", "invoice_id"),)),
     )
 }
 

@@ -48,6 +48,48 @@ def _days(key: str) -> Callable[[str], str]:
     return check
 
 
+def _pattern(key: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        from crmcli.core.money.numbering import check_pattern
+
+        return check_pattern(value.strip(), field=key)
+
+    return check
+
+
+def _text(key: str, limit: int = 500) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        import unicodedata
+
+        text = unicodedata.normalize("NFC", value.strip())
+        if not text or len(text) > limit:
+            raise InvalidValue(key, value, f"1 to {limit} characters")
+        return text
+
+    return check
+
+
+def _logo(value: str) -> str:
+    from pathlib import Path
+
+    path = Path(value).expanduser()
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise InvalidValue("seller_logo", value, "a PNG or JPEG file")
+    if not path.is_file():
+        raise InvalidValue("seller_logo", value, "no such file")
+    return str(path.resolve())
+
+
+# What a quote or invoice shows of the seller (`crm config set seller_name …`).
+SELLER_SETTINGS = {
+    "seller_name": "your company's name, printed on quotes",
+    "seller_address": "your address, printed on quotes",
+    "seller_tax_id": "your tax id (mã số thuế), printed on quotes",
+    "seller_bank": "the bank account customers pay into, printed on quotes",
+    "seller_email": "the e-mail address printed on quotes",
+    "seller_phone": "the phone number printed on quotes",
+}
+
 # Ticket due times by priority when `ticket open` gets no --due.
 SLA_DEFAULTS = {"urgent": "4h", "high": "1d", "normal": "3d", "low": "7d"}
 
@@ -107,6 +149,38 @@ SETTINGS: dict[str, Setting] = {
             "report customers lists customers with open deals or won value and no "
             "interaction for this many days as at risk",
         ),
+        Setting(
+            "quote_number",
+            "Q-{year}-{seq:04d}",
+            _pattern("quote_number"),
+            "how quotes are numbered: {year}, {month} and {seq} (counted per year here)",
+        ),
+        Setting(
+            "invoice_number",
+            "INV-{year}-{seq:04d}",
+            _pattern("invoice_number"),
+            "how invoices are numbered: {year}, {month} and {seq}",
+        ),
+        Setting(
+            "quote_valid_days",
+            "30",
+            _days("quote_valid_days"),
+            "a new quote is valid for this many days unless --valid-until says otherwise",
+        ),
+        Setting(
+            "quote_accept_stage",
+            "won",
+            _text("quote_accept_stage", 50),
+            "the stage a deal moves to when its quote is accepted",
+        ),
+        Setting(
+            "invoice_due_days",
+            "14",
+            _days("invoice_due_days"),
+            "a new invoice is due this many days after it is issued unless --due says otherwise",
+        ),
+        *(Setting(key, None, _text(key), help) for key, help in SELLER_SETTINGS.items()),
+        Setting("seller_logo", None, _logo, "a PNG or JPEG printed at the top of quotes"),
     )
 }
 

@@ -1,0 +1,1 @@
+"""Money owed and paper sent: line-item totals, quotes, invoices and payments, numbering."""
