@@ -677,7 +677,7 @@ QUOTE_STATUSES = ("open", "accepted", "declined", "superseded")
 INVOICE_STATUSES = ("open", "paid", "void")
 DEAL_ITEM_COLUMNS_V6 = [
     *DEAL_ITEM_COLUMNS, "unit", "discount_bp", "discount_amount", "tax_bp", "supplier",
-    "delivery_date",
+    "delivery_date", "delivered_at",
 ]  # fmt: skip
 QUOTE_COLUMNS = [
     "id", "uid", "number", "version", "deal_id", "currency", "subtotal", "discount", "tax",
@@ -698,9 +698,9 @@ PAYMENT_COLUMNS = ["id", "uid", "invoice_id", "amount", "paid_at", "method", "no
 
 @migration
 def m006_quotes_invoices(conn: sqlite3.Connection) -> None:
-    """Line items gain unit, discount, tax rate, supplier and delivery date; quotes (numbered,
-    versioned, with a copy of their items), invoices and the payments against them; the
-    counters that number quotes and invoices."""
+    """Line items gain unit, discount, tax rate, supplier, delivery date and when it was
+    delivered; quotes (numbered, versioned, with a copy of their items), invoices and the
+    payments against them; the counters that number quotes and invoices."""
     iso_date = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
 
     def date_check(col: str) -> str:
@@ -718,8 +718,10 @@ def m006_quotes_invoices(conn: sqlite3.Connection) -> None:
         "CHECK (tax_bp IS NULL OR tax_bp BETWEEN 0 AND 100000)",
         "ALTER TABLE deal_items ADD COLUMN supplier TEXT",
         f"ALTER TABLE deal_items ADD COLUMN delivery_date TEXT {date_check('delivery_date')}",
+        "ALTER TABLE deal_items ADD COLUMN delivered_at TEXT",
+        # Deliveries still to make, by date: remind due and today.
         "CREATE INDEX deal_items_delivery ON deal_items (delivery_date) "
-        "WHERE delivery_date IS NOT NULL",
+        "WHERE delivery_date IS NOT NULL AND delivered_at IS NULL",
         f"""CREATE TABLE quotes (
             id INTEGER PRIMARY KEY,
             uid TEXT NOT NULL UNIQUE,
