@@ -7,8 +7,9 @@ Runs every command below as a whole process on a scratch copy of the demo databa
 the median of the import time the interpreter reports (the sum of every module's own time,
 so nested imports count once), the number of modules imported, and which of the modules
 that cost start-up time (rich, sqlite-utils, dateutil, the validators, vobject,
-icalendar, pydantic) it loaded.  The test suite keeps the plain paths clean (a deny-list
-test); this table shows the cost on every path, plainly.
+icalendar, pydantic, and the quote document's fpdf2, Jinja2, Pillow and fontTools) it
+loaded.  The test suite keeps the plain paths clean (a deny-list test); this table shows the
+cost on every path, plainly.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CRM = REPO / ".venv" / "bin" / "crm"
 HEAVY = (
     "rich", "sqlite_utils", "dateutil", "email_validator", "phonenumbers", "vobject",
-    "icalendar", "pydantic",
+    "icalendar", "pydantic", "fpdf", "jinja2", "PIL", "fontTools",
 )  # fmt: skip
 FIXTURES = REPO / "tests" / "fixtures" / "import"
 

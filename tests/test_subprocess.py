@@ -149,7 +149,7 @@ def test_concurrent_writers_do_not_hit_database_is_locked(db_path: Path) -> None
 
 DENY = (
     "rich", "sqlite_utils", "dateutil", "email_validator", "phonenumbers", "pydantic",
-    "icalendar", "vobject",
+    "icalendar", "vobject", "fpdf", "jinja2", "PIL", "fontTools",
 )  # fmt: skip
 
 
