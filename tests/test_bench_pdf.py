@@ -28,6 +28,7 @@ def test_the_pdf_benchmark_reports_every_figure(tmp_path: Path) -> None:
     ):  # fmt: skip
         assert measure in result.stdout, measure
     assert "Target: the 20-line quote PDF written by a whole process" in result.stdout
+    assert "CPU ms" in result.stdout
     assert "Reproduce: python bench/pdf.py --runs 1 --lines 20" in result.stdout
     # What it timed is a real quote: 20 lines, the total on the last page.
     pages = PdfReader(tmp_path / "quote.pdf").pages
