@@ -329,3 +329,17 @@ def test_write_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     quote_doc.write(make_doc(), Path("quote.html"), "html")
     assert (tmp_path / "quote.html").exists()
+
+
+def test_characters_the_font_lacks_are_reported_not_logged(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    doc = make_doc([item(1, "机械键盘 Клавиатура Πληκτρολόγιο"), item(2, "Bàn phím 机械")])
+    data, missing = quote_doc.render_pdf_checked(doc)
+    assert missing == ["机", "械", "键", "盘"]
+    assert "Клавиатура Πληκτρολόγιο" in pdf_pages(data)[0]  # Cyrillic and Greek are there
+    assert quote_doc.write(doc, tmp_path / "q.pdf", "pdf") == missing
+    assert quote_doc.write(doc, tmp_path / "q.html", "html") == []
+    assert "机械键盘" in (tmp_path / "q.html").read_text(encoding="utf-8")
+    assert quote_doc.write(make_doc(), tmp_path / "ok.pdf", "pdf") == []
+    assert capfd.readouterr().err == ""

@@ -189,6 +189,15 @@ _GREY = (100, 100, 100)
 
 def render_pdf(doc: Mapping[str, Any]) -> bytes:
     """The quote as an A4 PDF, DejaVu Sans embedded (subset)."""
+    return render_pdf_checked(doc)[0]
+
+
+def render_pdf_checked(doc: Mapping[str, Any]) -> tuple[bytes, list[str]]:
+    """The PDF, and the characters of the quote that DejaVu Sans has no glyph for (Chinese,
+    Thai, emoji ...), in order of appearance: the PDF leaves them blank, the HTML shows them
+    with the reader's fonts."""
+    import logging
+
     from fpdf import FPDF
 
     v = view(doc)
@@ -217,7 +226,18 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
     _pdf_items(pdf, v)
     _pdf_totals(pdf, v)
     _pdf_closing(pdf, v)
-    return bytes(pdf.output())
+    # fpdf2 logs the missing glyphs itself while writing; they are returned instead.
+    log = logging.getLogger("fpdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        data = bytes(pdf.output())
+    finally:
+        log.setLevel(level)
+    missing = [
+        chr(code) for font in pdf.fonts.values() for code in getattr(font, "missing_glyphs", ())
+    ]
+    return data, list(dict.fromkeys(missing))
 
 
 def _pdf_seller(pdf: FPDF, v: Mapping[str, Any], logo: tuple[bytes, str] | None) -> None:
@@ -406,9 +426,10 @@ def render_html(doc: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------- the file
 
 
-def write(doc: Mapping[str, Any], path: Path, fmt: str, *, force: bool = False) -> None:
+def write(doc: Mapping[str, Any], path: Path, fmt: str, *, force: bool = False) -> list[str]:
     """Render ``doc`` as ``fmt`` (``pdf`` or ``html``) into ``path``: atomically, mode 0600,
-    never replacing a file unless ``force``."""
+    never replacing a file unless ``force``.  Returns the characters the PDF could not draw
+    (see :func:`render_pdf_checked`; always none for HTML), for a warning."""
     if fmt not in FORMATS:
         raise UsageError(f"invalid format {fmt!r}: pdf or html")
     path = Path(path)
@@ -419,7 +440,10 @@ def write(doc: Mapping[str, Any], path: Path, fmt: str, *, force: bool = False) 
         raise DocumentError(f"{path} is a folder")
     if not force and (path.exists() or path.is_symlink()):
         raise DocumentError(f"{path} exists (--force replaces it)")
-    data = render_pdf(doc) if fmt == "pdf" else render_html(doc).encode("utf-8")
+    if fmt == "pdf":
+        data, missing = render_pdf_checked(doc)
+    else:
+        data, missing = render_html(doc).encode("utf-8"), []
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as exc:
@@ -440,6 +464,7 @@ def write(doc: Mapping[str, Any], path: Path, fmt: str, *, force: bool = False) 
     finally:
         if os.path.lexists(temp):
             os.unlink(temp)
+    return missing
 
 
 def _place_new(temp: str, path: Path) -> None:
