@@ -343,3 +343,14 @@ def test_characters_the_font_lacks_are_reported_not_logged(
     assert "机械键盘" in (tmp_path / "q.html").read_text(encoding="utf-8")
     assert quote_doc.write(make_doc(), tmp_path / "ok.pdf", "pdf") == []
     assert capfd.readouterr().err == ""
+
+
+def test_a_note_keeps_its_paragraphs_and_a_closed_quote_no_validity_line() -> None:
+    doc = make_doc(
+        note="Giao hàng trong 7 ngày.\n\n\n  Bảo hành 12 tháng.  \n\n", status="accepted"
+    )
+    assert quote_doc.view(doc)["note"] == ["Giao hàng trong 7 ngày.", "", "Bảo hành 12 tháng."]
+    [text] = pdf_pages(quote_doc.render_pdf(doc))
+    assert "Giao hàng trong 7 ngày.\nBảo hành 12 tháng." in text
+    assert "Issued 2026-12-05 · valid until 2027-01-04 · Accepted" in text
+    assert "This quote" not in text and "This quote" not in quote_doc.render_html(doc)

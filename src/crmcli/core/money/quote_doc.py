@@ -67,6 +67,15 @@ def _lines(value: object) -> list[str]:
     return [line for line in (part.strip() for part in _text(value).splitlines()) if line]
 
 
+def _paragraphs(value: object) -> list[str]:
+    """The lines of a note, a blank line between paragraphs kept (one, not several)."""
+    kept: list[str] = []
+    for line in (part.strip() for part in _text(value).splitlines()):
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return kept
+
+
 def _bare(amount: int, currency: str) -> str:
     """An amount without its currency code, for the table (its heading names the currency)."""
     return format_money(amount, currency).rsplit(" ", 1)[0]
@@ -136,12 +145,11 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
     status = str(doc.get("status") or "open")
     valid_until = _text(doc.get("valid_until"))
+    validity = ""
     if status == "expired" and valid_until:
         validity = f"This quote expired on {valid_until}."
-    elif valid_until:
+    elif status == "open" and valid_until:
         validity = f"This quote is valid until {valid_until}."
-    else:
-        validity = ""
     dates = [f"Issued {_text(doc['issued_on'])}"]
     if valid_until:
         dates.append(f"valid until {valid_until}")
@@ -159,7 +167,7 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "amounts_in": f"Amounts in {currency}",
         "rows": rows,
         "totals": total_lines,
-        "note": _lines(doc.get("note")),
+        "note": _paragraphs(doc.get("note")),
         "validity": validity,
         "logo": _text(seller.get("logo")),
     }
@@ -394,6 +402,9 @@ def _pdf_closing(pdf: FPDF, v: Mapping[str, Any]) -> None:
         pdf.cell(0, 5, "Note", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 8.5)
         for line in v["note"]:
+            if not line:
+                pdf.ln(_LINE / 2)
+                continue
             pdf.multi_cell(0, _LINE, line, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
     if v["validity"]:
