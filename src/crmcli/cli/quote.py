@@ -214,14 +214,14 @@ def _for_card(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.command("show")
-def show(quote_refs: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+def show(quote_ids: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """Show quotes: header, lines, tax per rate, totals, and the number's versions.
 
     Example: crm quote show Q-2026-0007    (a version: Q-2026-0007v1; several: 3 4, or -)
     """
     from crmcli.render import emit_records
 
-    refs, many = read_refs(quote_refs)
+    refs, many = read_refs(quote_ids)
     if not refs:
         no_ids(Ids())
         return
@@ -249,7 +249,7 @@ def show(quote_refs: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> Non
 
 
 @app.command("accept")
-def accept(quote_ref: RefArg) -> None:
+def accept(quote_id: RefArg) -> None:
     """Mark a quote accepted; its deal moves to the quote_accept_stage setting (won).
 
     Only the latest version of a number, open and within its validity, can be accepted.
@@ -261,7 +261,7 @@ def accept(quote_ref: RefArg) -> None:
 
     db = database()
     with db.write():
-        quote = core.accept(db, _one(db, quote_ref))
+        quote = core.accept(db, _one(db, quote_id))
         deal = get_deal(db, quote["deal_id"])
     info(f"Accepted quote {quote['label']} ({_total_note(quote)}); deal {deal['id']} "
          f"({_text(deal['title'])}) is {deal['stage']}")  # fmt: skip
@@ -269,7 +269,7 @@ def accept(quote_ref: RefArg) -> None:
 
 @app.command("decline")
 def decline(
-    quote_ref: RefArg,
+    quote_id: RefArg,
     reason: Annotated[
         str, typer.Option("--reason", help="Why the customer said no.", show_default=False)
     ],
@@ -280,14 +280,14 @@ def decline(
     """
     db = database()
     with db.write():
-        quote = core.decline(db, _one(db, quote_ref), reason)
+        quote = core.decline(db, _one(db, quote_id), reason)
     info(f"Declined quote {quote['label']} for deal {quote['deal_id']} "
          f"({_text(quote['deal'])}): {_text(str(quote['decline_reason']))}")  # fmt: skip
 
 
 @app.command("pdf")
 def pdf(
-    quote_ref: RefArg,
+    quote_id: RefArg,
     output: Annotated[
         Path,
         typer.Option(
@@ -316,7 +316,7 @@ def pdf(
     from crmcli.core.money.quote_doc import write
 
     db = database()
-    doc = core.document(db, _one(db, quote_ref))
+    doc = core.document(db, _one(db, quote_id))
     if not str(output).strip():
         raise InvalidValue("--output", str(output), "give a file name")
     write(doc, output, fmt.value, force=force)
