@@ -23,7 +23,7 @@ from crmcli.cli.options import (
     opt,
 )
 from crmcli.core.money import quotes as core
-from crmcli.errors import InvalidValue, UsageError
+from crmcli.errors import UsageError
 from crmcli.text import split_list
 
 app = group("Quotes of a deal's line items: numbered, versioned, sent as PDF or HTML.")
@@ -317,7 +317,5 @@ def pdf(
 
     db = database()
     doc = core.document(db, _one(db, quote_id))
-    if not str(output).strip():
-        raise InvalidValue("--output", str(output), "give a file name")
     write(doc, output, fmt.value, force=force)
     info(f"Wrote quote {doc['label']} ({fmt.value.upper()}) to {output}")

@@ -460,10 +460,3 @@ def document(db: Database, quote_id: int) -> dict[str, Any]:
             "total": figures["total"],
         },
     }
-
-
-def check_format(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in ("pdf", "html"):
-        raise InvalidValue("--format", raw, "choose pdf or html")
-    return value
