@@ -229,9 +229,15 @@ def show(quote_ids: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
     records = [core.show(db, _one(db, ref)) for ref in refs]
     out = fmt_of(fmt)
     columns: tuple[str, ...] = (*core.COLUMNS, "taxes")
+    item_columns: tuple[str, ...] = ITEM_TABLE_COLUMNS
     if out == "table":
         records = [_for_card(r) for r in records]
         columns = SHOW_TABLE_COLUMNS
+        # Only the columns some line fills (no empty Supplier column on a plain quote).
+        lines = [i for r in records for i in r["items"]]
+        item_columns = tuple(
+            c for c in ITEM_TABLE_COLUMNS if c == "product" or any(i.get(c) for i in lines)
+        )
     elif out in ("tsv", "csv"):
         columns = core.COLUMNS
     emit_records(
@@ -240,7 +246,7 @@ def show(quote_ids: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
         many=many,
         columns=columns,
         sections={
-            "items": ("Lines", ITEM_TABLE_COLUMNS),
+            "items": ("Lines", item_columns),
             "taxes": ("Tax", TAX_TABLE_COLUMNS),
             "versions": ("Versions", VERSION_TABLE_COLUMNS),
         },
