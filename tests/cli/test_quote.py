@@ -320,6 +320,18 @@ def test_only_an_open_latest_quote_is_accepted(crm, deal, db_path) -> None:
     assert "is declined" in refused(crm, db_path, "quote", "decline", "2", "--reason", "x")
 
 
+def test_accept_refuses_a_quote_the_deal_no_longer_matches(crm, deal, db_path) -> None:
+    new_id(crm("quote", "create", str(deal)))
+    set_items(db_path, deal, supplier="Phong Vũ", delivery_date="2026-12-20")
+    ok(crm("deal", "item", "add", str(deal), "Lót chuột", "--qty", "1", "--price", "50.000 VND"))
+    assert refused(crm, db_path, "quote", "accept", "1") == (
+        "crm: error: deal 1's items changed since quote Q-2026-0001; quote it again and accept "
+        "the new version: crm quote create 1\n"
+    )
+    ok(crm("deal", "item", "remove", "3"))
+    ok(crm("quote", "accept", "1"))  # a new supplier or delivery date is not a new offer
+
+
 def test_decline_keeps_the_reason_and_the_deal(crm, deal) -> None:
     new_id(crm("quote", "create", str(deal)))
     result = crm("quote", "decline", "1", "--reason", "Giá cao hơn đối thủ")

@@ -255,6 +255,14 @@ def _quote_lines(db: Database, quote_id: int) -> list[dict[str, Any]]:
     )
 
 
+# What the customer agrees to: a later supplier or delivery date does not change the offer.
+_TERMS = ("product", "unit", "quantity", "unit_price", "discount_bp", "discount_amount", "tax_bp")
+
+
+def _commercial(lines: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    return [tuple(line[c] for c in _TERMS) for line in lines]
+
+
 def _latest(db: Database, deal_id: int) -> dict[str, Any] | None:
     """The deal's most recent quote (its number's highest version)."""
     return db.one(
@@ -354,8 +362,10 @@ def _latest_version(db: Database, quote: Mapping[str, Any]) -> int:
 
 def accept(db: Database, quote_id: int) -> dict[str, Any]:
     """Mark an open, unexpired, latest-version quote accepted and move its deal to the
-    ``quote_accept_stage`` setting (won by default).  A deal already in that stage stays;
-    a deal won or lost otherwise is refused (reopen it first).  Returns the quote."""
+    ``quote_accept_stage`` setting (won by default).  The deal's items must still be what
+    the quote offers (product, unit, quantity, price, discount, tax).  A deal already in
+    that stage stays; a deal won or lost otherwise is refused (reopen it first).  Returns
+    the quote."""
     from crmcli.core import deals
     from crmcli.core.settings import get as setting
 
@@ -367,6 +377,11 @@ def accept(db: Database, quote_id: int) -> dict[str, Any]:
         raise _refuse(quote, "only an open quote can be accepted")
     if quote["version"] != _latest_version(db, quote):
         raise UsageError(f"quote {quote['label']} is not the latest version of {quote['number']}")
+    if _commercial(_deal_items(db, quote["deal_id"])) != _commercial(_quote_lines(db, quote_id)):
+        raise UsageError(
+            f"deal {quote['deal_id']}'s items changed since quote {quote['label']}; quote it "
+            f"again and accept the new version: crm quote create {quote['deal_id']}"
+        )
     stage_name = setting(db, "quote_accept_stage") or "won"
     target = deals.find_stage(db, stage_name, field="quote_accept_stage")
     deal = deals.get(db, quote["deal_id"])
