@@ -379,11 +379,19 @@ def test_unknown_quotes_exit_1(crm, deal, db_path, command, ref) -> None:
     )
 
 
+@pytest.mark.parametrize("ref", ["", "  ", "Q\x00", "x" * 65])
+def test_what_cannot_name_a_quote(crm, deal, db_path, ref) -> None:
+    new_id(crm("quote", "create", str(deal)))
+    message = refused(crm, db_path, "quote", "show", ref)
+    assert message.startswith("crm: error: invalid ID ")
+    assert message.endswith(": not a quote id or number (e.g. 7 or Q-2026-0007 v2)\n")
+
+
 def test_show_takes_several_ids_and_numbers_from_stdin(crm, customer, deal) -> None:
     new_id(crm("quote", "create", str(deal)))
     other = make_deal(crm, customer, "Màn hình")
     new_id(crm("quote", "create", str(other)))
-    result = crm("quote", "show", "-", "-f", "json", input="1\n\nQ-2026-0002\n1\n")
+    result = crm("quote", "show", "-", "-f", "json", input="1\n\nQ-2026-0002\n1\nQ-2026-0001\n")
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout)
     assert [r["number"] for r in records] == ["Q-2026-0001", "Q-2026-0002"]

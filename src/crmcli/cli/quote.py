@@ -23,7 +23,7 @@ from crmcli.cli.options import (
     opt,
 )
 from crmcli.core.money import quotes as core
-from crmcli.errors import UsageError
+from crmcli.errors import InvalidValue, UsageError
 from crmcli.text import split_list
 
 app = group("Quotes of a deal's line items: numbered, versioned, sent as PDF or HTML.")
@@ -107,9 +107,14 @@ def read_refs(given: Sequence[str]) -> tuple[list[str], bool]:
     if list(given).count("-") > 1:
         raise UsageError("give - (ids from stdin) once")
     for text in given:
-        lines = [line.strip() for line in sys.stdin] if text == "-" else [text.strip()]
+        if text == "-":
+            lines = [line.strip() for line in sys.stdin if line.strip()]
+        elif not text.strip():
+            raise InvalidValue("ID", text, "not a quote id or number (e.g. 7 or Q-2026-0007 v2)")
+        else:
+            lines = [text.strip()]
         for line in lines:
-            if line and line not in refs:
+            if line not in refs:
                 refs.append(line)
     return refs, many
 
@@ -226,7 +231,8 @@ def show(quote_ids: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None
         no_ids(Ids())
         return
     db = database()
-    records = [core.show(db, _one(db, ref)) for ref in refs]
+    ids = list(dict.fromkeys(_one(db, ref) for ref in refs))  # 7 and Q-2026-0007: once
+    records = [core.show(db, ident) for ident in ids]
     out = fmt_of(fmt)
     columns: tuple[str, ...] = (*core.COLUMNS, "taxes")
     item_columns: tuple[str, ...] = ITEM_TABLE_COLUMNS

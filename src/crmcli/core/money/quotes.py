@@ -124,8 +124,8 @@ def resolve(db: Database, ref: str | int) -> int:
         if db.scalar("SELECT 1 FROM quotes WHERE id = ?", (ident,)) is None:
             raise NotFound("quote", ident)
         return ident
-    if not text:
-        raise InvalidValue("ID", ref, "a quote id or number, e.g. 7 or Q-2026-0007 v2")
+    if not text or len(text) > 64 or not text.isprintable():
+        raise InvalidValue("ID", ref, "not a quote id or number (e.g. 7 or Q-2026-0007 v2)")
     found = db.scalar(
         "SELECT id FROM quotes WHERE number = ? ORDER BY version DESC LIMIT 1", (text,)
     )
