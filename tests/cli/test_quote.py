@@ -167,6 +167,14 @@ def test_a_deal_without_items_is_refused(crm, customer, db_path) -> None:
     )
 
 
+def test_a_lost_deal_is_not_quoted(crm, deal, db_path) -> None:
+    ok(crm("deal", "lost", str(deal), "--reason", "chose a competitor"))
+    assert refused(crm, db_path, "quote", "create", str(deal)) == (
+        "crm: error: deal 1 is lost; reopen it before quoting it again: "
+        "crm deal move 1 STAGE --reopen\n"
+    )
+
+
 def test_unknown_deal(crm, deal, db_path) -> None:
     assert refused(crm, db_path, "quote", "create", "99", code=1) == "crm: error: no deal 99\n"
 

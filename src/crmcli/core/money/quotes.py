@@ -283,15 +283,25 @@ def create(
 
     ``valid_until`` (ISO date) defaults to today + the ``quote_valid_days`` setting.  The
     deal's first quote takes the next number of the ``quote_number`` pattern; later ones
-    are the next version of that number (open versions before it become superseded)."""
+    are the next version of that number (open versions before it become superseded).  A
+    lost deal is not quoted."""
     from crmcli.core.money.numbering import next_number
     from crmcli.core.money.totals import line_amounts, totals
     from crmcli.core.settings import get as setting
 
     text = check_note(note)
-    deal = db.one("SELECT id, title, currency FROM deals WHERE id = ?", (deal_id,))
+    deal = db.one(
+        "SELECT d.id, d.title, d.currency, s.kind FROM deals d "
+        "JOIN stages s ON s.id = d.stage_id WHERE d.id = ?",
+        (deal_id,),
+    )
     if deal is None:
         raise NotFound("deal", deal_id)
+    if deal["kind"] == "lost":
+        raise UsageError(
+            f"deal {deal_id} is lost; reopen it before quoting it again: "
+            f"crm deal move {deal_id} STAGE --reopen"
+        )
     lines = _deal_items(db, deal_id)
     if not lines:
         raise UsageError(
