@@ -562,7 +562,8 @@ def test_setting_values_are_checked(key: str, value: str) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A database with two customers, a deal, a ticket and two reminders, made once."""
+    """A database with two customers, a deal with an item and its quote, a ticket and two
+    reminders, made once."""
     folder = tmp_path_factory.mktemp("fuzz-template")
     path = folder / "crm.db"
     with pytest.MonkeyPatch.context() as mp:
@@ -576,6 +577,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             ["customer", "log", "1", "Gọi điện", "--type", "call"],
             ["deal", "add", "20 laptops", "--customer", "1", "--amount", "1.200.000 VND"],
             ["ticket", "open", "1", "Máy không khởi động", "--priority", "high"],
+            ["deal", "item", "add", "1", "Laptop X1", "--qty", "2", "--price", "600.000 VND"],
+            ["quote", "create", "1"],
             ["remind", "add", "Gọi lại", "--at", "tomorrow 9am", "--customer", "1"],
             ["remind", "add", "Hằng tuần", "--at", "today 8am", "--every", "weekly"],
         ]
@@ -825,6 +828,7 @@ REQUIRED: dict[tuple[str, ...], Options] = {
     ("deal", "add"): {"--customer": ids},
     ("deal", "lost"): {"--reason": texts},
     ("remind", "add"): {"--at": whens},
+    ("quote", "decline"): {"--reason": texts},
 }
 COMMANDS: list[Spec] = [
     (("customer", "add"), [lines], {**CUSTOMER_OPTIONS, "--tag": tags}),
@@ -860,10 +864,18 @@ COMMANDS: list[Spec] = [
     (("remind", "snooze"), [ids, st.one_of(durations, whens)], {}),
     (("remind", "done"), [ids], {}),
     (("config", "set"), [settings_keys, setting_values], {}),
+    (("quote", "create"), [ids], {"--valid-until": whens, "--note": texts}),
+    (("quote", "list"), [], {"--deal": ids, "--customer": ids, "-f": fmts,
+                             "--status": mostly(["open", "expired", "accepted,declined"],
+                                                st.sampled_from(["OPEN", "x", ""]))}),
+    (("quote", "show"), [mostly(["1", "Q-2026-0001", "Q-2026-0001v1"], any_text)],
+     {"-f": fmts}),
+    (("quote", "accept"), [ids], {}),
+    (("quote", "decline"), [ids], {}),
 ]  # fmt: skip
 FLAGS = {"--reopen"}  # options without a value
 CREATES = {("customer", "add"), ("customer", "log"), ("deal", "add"), ("ticket", "open"),
-           ("remind", "add")}  # fmt: skip
+           ("remind", "add"), ("quote", "create")}  # fmt: skip
 
 
 @st.composite

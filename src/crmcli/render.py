@@ -193,7 +193,8 @@ ID, DATE, TIME, MONEY, PERCENT, NUMBER, CODE, PHONE, TEXT = (
 KINDS = (ID, DATE, TIME, MONEY, PERCENT, NUMBER, CODE, PHONE, TEXT)
 _RIGHT = frozenset({ID, MONEY, PERCENT, NUMBER})  # right-aligned: digits line up
 _MONEY_NAMES = frozenset({"amount", "value", "total", "weighted", "balance", "price",
-                          "unit_price", "won_value", "avg_won", "paid", "due_amount"})  # fmt: skip
+                          "unit_price", "won_value", "avg_won", "paid", "due_amount",
+                          "subtotal", "net", "tax", "base"})  # fmt: skip
 _PERCENT_NAMES = frozenset({"probability", "percent", "rate"})
 _CODE_NAMES = frozenset({"status", "stage", "type", "priority", "source", "currency", "kind",
                          "tier", "action", "entity", "channel", "every", "overdue"})  # fmt: skip

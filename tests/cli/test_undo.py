@@ -65,6 +65,14 @@ FIXTURE: list[list[str]] = [
     ["remind", "add", "Báo cáo tuần", "--at", "monday 9am", "--every", "weekly"],
 ]  # fmt: skip
 
+# The rich fixture plus quotes: quote 1 (open) of deal 1, and deal 3 with an item, unquoted.
+QUOTES_FIXTURE: list[list[str]] = [
+    *FIXTURE,
+    ["quote", "create", "1", "--note", "Giá đã gồm VAT"],
+    ["deal", "add", "Máy chủ", "-c", "3", "--amount", "0 VND"],
+    ["deal", "item", "add", "3", "Máy chủ Dell", "--qty", "1", "--price", "80.000.000 VND"],
+]  # fmt: skip
+
 CUSTOMERS_CSV = (
     "name,email,city,tags\n"
     "Đặng Thu Hà,ha@example.vn,Hà Nội,mới\n"
@@ -140,6 +148,9 @@ WRITERS: dict[str, list[list[str]]] = {
     "remind delete": [["remind", "delete", "3", "--yes"]],
     "config set": [["config", "set", "currency", "VND"], ["config", "set", "country", "US"]],
     "config unset": [["config", "unset", "country"]],
+    "quote create": [["quote", "create", "3", "--valid-until", "in 10 days"]],
+    "quote accept": [["quote", "accept", "Q-2026-0001"]],  # the deal is won
+    "quote decline": [["quote", "decline", "1", "--reason", "Giá cao"]],
     "demo": [["demo", "-f", "tsv"]],  # on a database with settings only: it refuses others
 }  # fmt: skip
 EMPTY_FIXTURE = {"demo"}
@@ -177,6 +188,9 @@ READ_ONLY: dict[str, list[str]] = {
     "report tickets": ["report", "tickets"],
     "report activity": ["report", "activity"],
     "customer export-person": ["customer", "export-person", "1"],
+    "quote list": ["quote", "list", "--status", "open,expired"],
+    "quote show": ["quote", "show", "Q-2026-0001", "-f", "json"],
+    "quote pdf": ["quote", "pdf", "1", "-o", "{pdf}"],
     "backup": ["backup", "{backup}"],
     "doctor": ["doctor"],
 }
@@ -247,6 +261,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "rich": build(folder / "rich.db", FIXTURE),
         "empty": build(folder / "empty.db", FIXTURE[:2]),
+        "quotes": build(folder / "quotes.db", QUOTES_FIXTURE),
     }
 
 
@@ -287,7 +302,7 @@ def rich_db(templates: dict[str, Path], db_path: Path) -> Path:
 
 
 def files(tmp_path: Path) -> dict[str, str]:
-    made = {"backup": str(tmp_path / "backup.db")}
+    made = {"backup": str(tmp_path / "backup.db"), "pdf": str(tmp_path / "quote.pdf")}
     for name, text in (("customers", CUSTOMERS_CSV), ("leads", LEADS_CSV), ("deals", DEALS_CSV)):
         path = tmp_path / f"{name}.csv"
         path.write_text(text, encoding="utf-8")
@@ -311,7 +326,13 @@ def test_every_command_is_classified_as_writing_or_read_only() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(READ_ONLY))
-def test_read_only_commands_do_not_write(name: str, rich_db: Path, tmp_path: Path) -> None:
+def test_read_only_commands_do_not_write(
+    name: str, rich_db: Path, templates: dict[str, Path], tmp_path: Path
+) -> None:
+    if name == "quote pdf":
+        pytest.importorskip("crmcli.core.money.quote_doc")  # the renderer
+    if name.startswith("quote "):
+        shutil.copyfile(templates["quotes"], rich_db)
     before = dump(rich_db)
     result = invoke(rich_db, [a.format(**files(tmp_path)) for a in READ_ONLY[name]])
     assert result.exit_code in (0, 1), result.stderr  # remind due: 1 when nothing is due
@@ -330,7 +351,8 @@ WRITER_CASES = [
 def test_every_writing_command_is_undone_exactly(
     name: str, variant: int, templates: dict[str, Path], db_path: Path, tmp_path: Path
 ) -> None:
-    template = templates["empty" if name in EMPTY_FIXTURE else "rich"]
+    kind = "empty" if name in EMPTY_FIXTURE else "quotes" if name.startswith("quote ") else "rich"
+    template = templates[kind]
     shutil.copyfile(template, db_path)
     args = [a.format(**files(tmp_path)) for a in WRITERS[name][variant]]
     before, index, found = tables(db_path), search_index(db_path), searches(db_path)

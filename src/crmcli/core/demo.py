@@ -239,6 +239,7 @@ def fill(db: Database) -> dict[str, int]:
     _open_deals(story)
     _tickets(story)
     _leads(story)
+    _quotes(story)
     story.run()
     _reminders(story)
     return {kind: count - before[kind] for kind, count in _counts(db).items()}
@@ -663,6 +664,58 @@ def _convert(story: _Story, name: str, days: int, deal: tuple[str, str, int, str
     title, amount, closes, end = deal
     _deal(story, lambda: converted["customer"], title, amount, created=days,
           close_in=-closes, end=end, add=convert)  # fmt: skip
+
+
+# -- quotes -------------------------------------------------------------------------------
+
+# Deal title -> the line items it gets for its quote (deals without items of their own), when
+# the items and the quote are made (days ago), how long the quote is valid, and what became
+# of it: accepted (days ago), declined (days ago, reason) or still open.
+_QUOTES: list[tuple[str, list[tuple[str, int, str]], int, int, tuple[str, int, str] | None]] = [
+    ("Warranty extension 2027", [("Warranty extension, 12 months", 1, "35.000.000 VND")], 6, 30,
+     ("accepted", 3, "")),
+    ("Site survey", [("Site survey, per day", 2, "900 EUR")], 27, 30,
+     ("declined", 21, "postponed to next year")),
+    ("ERP module, 20 seats", [], 2, 30, None),
+    ("Cold-chain sensors", [("Cold-room temperature sensor", 40, "2.500.000 VND"),
+                            ("Wireless gateway", 2, "10.000.000 VND")], 26, 14, None),
+]  # fmt: skip
+
+
+_QUOTE_NOTE = "Prices include delivery in Vietnam; payment 30 days after delivery."
+
+
+def _quotes(story: _Story) -> None:
+    """A few quotes on the deals of the pipeline: one accepted on the day its deal was won,
+    one declined before its deal was lost, one open, one expired."""
+    from crmcli.clock import today_local
+    from crmcli.core.money import quotes
+
+    for title, lines, made, valid, outcome in _QUOTES:
+
+        def quote(title: str = title, lines: list[tuple[str, int, str]] = lines,
+                  valid: int = valid) -> None:  # fmt: skip
+            deal_id = _deal_id(story, title)
+            for product, qty, price in lines:
+                deals.add_item(story.db, deal_id, product, qty, price, story.config)
+            until = (today_local() + timedelta(days=valid)).isoformat()
+            quotes.create(story.db, deal_id, valid_until=until, note=_QUOTE_NOTE)
+
+        story.at(story.moment(made, 10.25), quote)
+        if outcome is None:
+            continue
+        verdict, days, reason = outcome
+
+        def decide(title: str = title, verdict: str = verdict, reason: str = reason) -> None:
+            deal_id = _deal_id(story, title)
+            quote_id = quotes.for_deal(story.db, deal_id)[-1]["id"]
+            if verdict == "accepted":
+                quotes.accept(story.db, quote_id)
+            else:
+                quotes.decline(story.db, quote_id, reason)
+
+        # Accepted after the deal was won that afternoon; declined before it was lost.
+        story.at(story.moment(days, 16.75 if verdict == "accepted" else 11.0), decide)
 
 
 # -- reminders ----------------------------------------------------------------------------

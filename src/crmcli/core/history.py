@@ -313,8 +313,10 @@ def summary(t: Table, image: Mapping[str, Any], stages: Mapping[int, str]) -> st
         text = short(get("tag"))
     elif name == "settings":
         text = f"{get('key')} = {short(get('value'))}"
-    elif name == "deal_items":
+    elif name in ("deal_items", "quote_items"):
         text = f"{short(get('product'))} × {get('quantity')}"
+    elif name == "quotes":
+        text = _quote_summary(image)
     elif name == "deal_stage_changes":
         text = f"{_stage(stages, get('from_stage_id'))} → {_stage(stages, get('to_stage_id'))}"
     elif name == "lead_status_changes":
@@ -327,6 +329,14 @@ def summary(t: Table, image: Mapping[str, Any], stages: Mapping[int, str]) -> st
     else:
         text = short(get("name") or get("title") or get("text") or "")
     return text
+
+
+def _quote_summary(image: Mapping[str, Any]) -> str:
+    """``Q-2026-0007 v2 for deal 12: 4,843,200 VND, open``."""
+    number, version = image.get("number"), image.get("version")
+    label = f"{short(number)} v{version}" if version not in (None, 1) else short(number)
+    total = _shown("amount", image.get("total"), image, {})
+    return f"{label} for deal {image.get('deal_id')}: {total}, {short(image.get('status'))}"
 
 
 def _shown(key: str, value: Any, image: Mapping[str, Any], stages: Mapping[int, str]) -> str:

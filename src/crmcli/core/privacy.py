@@ -2,8 +2,9 @@
 
 :func:`find_person` gathers every row that is about one customer (or one lead): the
 customer, customers merged into it, the leads converted into it, their interactions, deals
-with items and stage changes, tickets with their thread, reminders, and the same rows found
-in the audit trail after they were deleted.  :func:`export_person` reads them;
+with items and stage changes, the quotes of those deals with their lines, tickets with
+their thread, reminders, and the same rows found in the audit trail after they were
+deleted.  :func:`export_person` reads them;
 :func:`forget` erases the personal data in them (live rows, audit images, the command lines
 that typed them, the search index) and keeps anonymous figures, so reports stay true.
 """
@@ -33,6 +34,7 @@ TEXT_COLUMNS = {
     "ticket": ("tickets", ("subject", "description")),
     "ticket event": ("ticket_events", ("body",)),
     "reminder": ("reminders", ("text",)),
+    "quote": ("quotes", ("note", "decline_reason")),
 }
 
 
@@ -173,6 +175,14 @@ def export_person(db: Database, customer_id: int) -> dict[str, Any]:
                 (deal["id"],),
             )
         )
+    quotes = _select(db, f"SELECT * FROM quotes WHERE id {_IN} ORDER BY id", rows["quotes"])
+    for quote in quotes:
+        quote["items"] = list(
+            db.query(
+                "SELECT * FROM quote_items WHERE quote_id = ? ORDER BY position, id",
+                (quote["id"],),
+            )
+        )
     tickets = _select(db, f"SELECT * FROM tickets WHERE id {_IN} ORDER BY id", rows["tickets"])
     for ticket in tickets:
         ticket["events"] = list(
@@ -207,6 +217,7 @@ def export_person(db: Database, customer_id: int) -> dict[str, Any]:
             rows["interactions"],
         ),
         "deals": deals,
+        "quotes": quotes,
         "tickets": tickets,
         "reminders": _select(
             db, f"SELECT * FROM reminders WHERE id {_IN} ORDER BY due_at, id", rows["reminders"]
