@@ -329,5 +329,8 @@ def pdf(
 
     db = database()
     doc = core.document(db, _one(db, quote_id))
-    write(doc, output, fmt.value, force=force)
+    missing = write(doc, output, fmt.value, force=force)
     info(f"Wrote quote {doc['label']} ({fmt.value.upper()}) to {output}")
+    if missing:
+        shown = " ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        info(f"Warning: the PDF font has no glyph for {shown}; -f html shows them")
