@@ -71,6 +71,8 @@ def v6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "VALUES (?, NULL, ?, ?)",
                 (did, stage, closed or T),
             )
+    with old.write(["crm", "deal", "edit", "9", "--title", "Deal nine"]):
+        old.execute("UPDATE deals SET title = 'Deal nine' WHERE id = 9")
     with old.write(["crm", "deal", "paid", "3"]):
         old.execute("UPDATE deals SET paid_at = ? WHERE id = 3", (DEALS[2][6],))
     old.close()
@@ -193,3 +195,13 @@ def test_undo_after_the_upgrade_works_on_invoices(
     assert query(v6, "SELECT status FROM invoices WHERE deal_id = 1") == [("paid",)]
     assert crm("undo", "--yes").exit_code == 0
     assert query(v6, "SELECT status, paid_at FROM invoices WHERE deal_id = 1") == [("open", None)]
+
+
+def test_undo_of_an_older_command_that_left_the_columns_alone_works(crm: Any, v6: Path) -> None:
+    from tests.conftest import query
+
+    assert crm("deal", "list").exit_code == 0  # upgrades
+    edit = query(v6, "SELECT id FROM commands WHERE argv LIKE '%Deal nine%'")[0][0]
+    result = crm("undo", "--command", str(edit), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert query(v6, "SELECT title FROM deals WHERE id = 9") == [("Deal 9",)]
