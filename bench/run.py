@@ -316,8 +316,7 @@ LOST_REASONS = (
 DEAL_COLUMNS = (
     "id", "uid", "title", "customer_id", "lead_id", "stage_id", "amount", "currency",
     "probability", "close_date", "closed_at", "lost_reason", "contract_number",
-    "contract_start", "contract_end", "payment_due", "paid_at", "notes", "stage_changed_at",
-    "created_at", "updated_at",
+    "contract_start", "contract_end", "notes", "stage_changed_at", "created_at", "updated_at",
 )  # fmt: skip
 DealChange = tuple[int, int | None, int, str]  # deal_stage_changes: deal, from, to, at
 
@@ -389,7 +388,6 @@ def sales_deals(
         if is_open and random_() < OWN_PROBABILITY_SHARE:
             probability = randint(1, 19) * 5
         closed_at = lost_reason = contract_number = contract_start = contract_end = None
-        payment_due = paid_at = None
         updated = times[-1]
         if not is_open:
             closed_at = _iso_time(end)
@@ -400,11 +398,11 @@ def sales_deals(
                     contract_start = _iso_date(end)
                     if random_() < 0.5:
                         contract_end = _iso_date(end + 365 * DAY_S)
+                # Payment dates are invoices since schema 7; the draws stay, so the rest of
+                # the database is the same as before.
                 if random_() < 0.8:
-                    payment_due = _iso_date(end + 30 * DAY_S)
                     paid = end + randint(5, 40) * DAY_S
                     if paid <= now and random_() < 0.85:
-                        paid_at = _iso_time(paid)
                         updated = paid
             else:
                 lost_reason = choice(LOST_REASONS)
@@ -424,8 +422,6 @@ def sales_deals(
             contract_number,
             contract_start,
             contract_end,
-            payment_due,
-            paid_at,
             choice(DEAL_NOTES) if random_() < 0.25 else None,
             changes[-1][3],
             changes[0][3],

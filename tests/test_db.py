@@ -271,12 +271,26 @@ def test_v2_database_upgrades_without_loss(tmp_path: Path) -> None:
     )
     conn.commit()
     tables = ("customers", "leads", "deals", "deal_items", "deal_stage_changes", "audit")
-    before = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    # The deals' payment date and paid mark moved into invoices (m007).
+    moved = ("payment_due", "paid_at")
+    columns = {
+        t: ", ".join(r[1] for r in conn.execute(f"PRAGMA table_info({t})") if r[1] not in moved)
+        for t in tables
+    }
+    before = {
+        t: conn.execute(f"SELECT {columns[t]} FROM {t} ORDER BY 1").fetchall() for t in tables
+    }
     conn.close()
 
     database = dbmod.open_db(path, create=False)
+    assert database.conn.execute(
+        "SELECT number, deal_id, amount, currency, issued_on, due_date, status FROM invoices"
+    ).fetchall() == [("DEAL-5", 5, 12000000, "VND", "2026-02-01", "2026-03-01", "open")]
     for table, rows in before.items():
-        after = database.conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+        after = database.conn.execute(
+            f"SELECT {columns[table]}, * FROM {table} ORDER BY 1"
+        ).fetchall()
+        after = [row[: len(rows[0])] + row[len(rows[0]) + len(rows[0]) :] for row in after]
         assert [row[: len(rows[0])] for row in after] == rows
         assert all(value is None for value in _added(database, table, after, len(rows[0])))
     assert dbmod.schema_version(database.conn) == len(MIGRATIONS)

@@ -810,3 +810,89 @@ def m006_quotes_invoices(conn: sqlite3.Connection) -> None:
     statements += audit_triggers("payments", PAYMENT_COLUMNS)
     for sql in statements:
         conn.execute(sql)
+
+
+# -- m007 ----------------------------------------------------------------------------------
+
+DEAL_COLUMNS_V7 = [c for c in DEAL_COLUMNS if c not in ("payment_due", "paid_at")]
+# The number of the invoice a deal's payment date became: fixed, not the invoice_number
+# setting, so the upgrade never takes numbers from the user's series (books number without
+# gaps) and gives the same number on every machine.
+MIGRATED_INVOICE_NUMBER = "DEAL-{deal_id}"
+MIGRATED_VOID_REASON = "the deal was not won when its payment date became an invoice"
+MIGRATED_NOTE = "from the deal's payment date"
+
+
+def _local_day(instant: str) -> str:
+    """The local calendar date of a stored UTC instant (as every command shows it)."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone().date().isoformat()
+
+
+@migration
+def m007_deal_payments_to_invoices(conn: sqlite3.Connection) -> None:
+    """A deal's one payment date (``payment_due``) and paid flag (``paid_at``) become an
+    invoice, then the two columns go.
+
+    Every deal with either gets one invoice numbered ``DEAL-<id>``: the deal's amount (none:
+    0), issued on the local date the deal was won (else its due date; never after the due
+    date or the payment), due on ``payment_due`` (else the day it was paid).  Paid: a
+    payment of the whole amount at ``paid_at`` (none for 0) and the invoice paid then.
+    Unpaid and won: open, so ``remind due`` lists it as it listed the deal, amount 0 included.
+    Unpaid and not won (open or lost): ``remind due`` never listed it and no report counted
+    it, so the invoice is void (with the reason) and the figures stay what they were; its
+    date is kept there.  The rows are not audited: the upgrade is nobody's command to undo.
+
+    ``ALTER TABLE … DROP COLUMN``, not sqlite-utils' ``table.transform()``: transform copies
+    the table and drops the old one, and migrations run in one transaction with foreign keys
+    on (the pragma cannot change inside it), so dropping ``deals`` would cascade-delete every
+    line item, invoice, reminder and stage change pointing at it; it would also have to
+    recreate the six indexes and the triggers.  DROP COLUMN rewrites the rows in place and
+    keeps rowids, indexes and the references.  It refuses a column an index or a trigger
+    names: the payment index and the deals' audit triggers go first, and the triggers come
+    back without the two columns (an undo of an older command that changed them is refused:
+    ``core.history``)."""
+    import uuid
+
+    from crmcli.clock import utc_now_iso
+
+    now = utc_now_iso()
+    mark = conn.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()[0]
+    rows = conn.execute(
+        "SELECT d.id, d.amount, d.currency, d.closed_at, d.payment_due, d.paid_at, s.kind "
+        "FROM deals d JOIN stages s ON s.id = d.stage_id "
+        "WHERE d.payment_due IS NOT NULL OR d.paid_at IS NOT NULL ORDER BY d.id"
+    ).fetchall()
+    for deal_id, amount, currency, closed_at, payment_due, paid_at, kind in rows:
+        amount = amount or 0
+        paid_day = _local_day(paid_at) if paid_at else None
+        due = payment_due or paid_day
+        issued = min(d for d in (_local_day(closed_at) if closed_at else None, due, paid_day)
+                     if d)  # fmt: skip
+        status = "paid" if paid_at else "open" if kind == "won" else "void"
+        cursor = conn.execute(
+            "INSERT INTO invoices (uid, number, deal_id, amount, currency, issued_on, due_date, "
+            "note, status, void_reason, voided_at, paid_at, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), MIGRATED_INVOICE_NUMBER.format(deal_id=deal_id), deal_id,
+             amount, currency, issued, due, MIGRATED_NOTE, status,
+             MIGRATED_VOID_REASON if status == "void" else None,
+             now if status == "void" else None, paid_at, now, now),
+        )  # fmt: skip
+        if paid_at and amount:
+            conn.execute(
+                "INSERT INTO payments (uid, invoice_id, amount, paid_at, note, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (str(uuid.uuid4()), cursor.lastrowid, amount, paid_at, MIGRATED_NOTE, now),
+            )
+    conn.execute("DELETE FROM audit WHERE id > ?", (mark,))
+    statements = [
+        "DROP INDEX deals_payment_due",
+        *(f"DROP TRIGGER deals_audit_{a}" for a in ("insert", "update", "delete")),
+        "ALTER TABLE deals DROP COLUMN payment_due",
+        "ALTER TABLE deals DROP COLUMN paid_at",
+        *audit_triggers("deals", DEAL_COLUMNS_V7),
+    ]
+    for sql in statements:
+        conn.execute(sql)

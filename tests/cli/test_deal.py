@@ -105,8 +105,12 @@ def test_story_move_won_paid(crm, customer) -> None:
     assert crm("deal", "paid", str(deal_id)).exit_code == 0
     assert shown(crm, deal_id)["paid_at"] == "2026-11-23T03:00:00Z"
     assert "already paid" in crm("deal", "paid", str(deal_id)).stderr
-    assert crm("deal", "paid", str(deal_id), "--undo").exit_code == 0
-    assert shown(crm, deal_id)["paid_at"] is None
+    gone = crm("deal", "paid", str(deal_id), "--undo")
+    assert (gone.exit_code, gone.stdout) == (2, "")
+    assert "crm undo" in gone.stderr
+    assert crm("undo", "--yes").exit_code == 0  # the payment goes, the invoice is open again
+    record = shown(crm, deal_id)
+    assert (record["paid_at"], record["payment_due"]) == (None, "2026-12-23")
 
 
 def test_lost_needs_a_reason_and_stays_lost(crm, customer, db_path: Path) -> None:

@@ -56,8 +56,25 @@ def test_deals_closed_in_the_past_spread_over_fifteen_months(demo, crm):
     assert last < now.isoformat() and months >= 12
     assert (now - datetime.fromisoformat(first.rstrip("Z"))).days >= 400
     assert query(demo, "SELECT count(*) FROM deals WHERE created_at > closed_at") == [(0,)]
-    paid = query(demo, "SELECT count(*) FROM deals WHERE paid_at IS NOT NULL")[0][0]
-    assert paid > 5
+    paid = query(demo, "SELECT count(DISTINCT deal_id) FROM invoices WHERE status = 'paid'")
+    assert paid[0][0] > 5
+
+
+def test_won_deals_have_invoices_some_partly_paid_one_overdue(demo, crm):
+    sql = (
+        "SELECT i.due_date < '2026-11-23', i.amount > coalesce((SELECT sum(p.amount) "
+        "FROM payments p WHERE p.invoice_id = i.id), 0), EXISTS (SELECT 1 FROM payments p "
+        "WHERE p.invoice_id = i.id) FROM invoices i WHERE i.status = 'open'"
+    )
+    rows = query(demo, sql)
+    assert sum(1 for _, _, part in rows if part) >= 2  # partly paid
+    assert sum(1 for late, owed, _ in rows if late and owed) >= 1  # overdue
+    won = query(demo, "SELECT count(*) FROM deals d JOIN stages s ON s.id = d.stage_id "
+                "WHERE s.kind = 'won' AND NOT EXISTS (SELECT 1 FROM invoices i "
+                "WHERE i.deal_id = d.id)")  # fmt: skip
+    assert won == [(0,)]
+    due = crm("remind", "due", "--kind", "invoice", "-f", "tsv")
+    assert due.exit_code == 0 and "\tinvoice INV-" in due.stdout and " owed\t" in due.stdout
 
 
 def test_pipeline_and_forecast_show_open_deals_in_every_stage(crm, demo):

@@ -148,8 +148,9 @@ def test_unpaid_payments_until_paid(crm, an) -> None:
     deal = new_id(crm("deal", "add", "Bàn ghế", "-c", str(an), "--amount", "12.000.000 VND"))
     assert crm("deal", "won", str(deal), "--payment-due", "2026-11-23").exit_code == 0
     got = items(crm)
-    assert [(i["kind"], i["status"]) for i in got] == [("payment", "today")]
-    assert "12,000,000" in got[0]["text"]
+    assert [(i["kind"], i["id"], i["status"]) for i in got] == [("invoice", 1, "today")]
+    assert got[0]["text"] == "invoice INV-2026-0001 due for deal 1: 12,000,000 VND owed"
+    assert got[0]["deal_id"] == deal
     assert crm("deal", "paid", str(deal)).exit_code == 0
     assert lines(crm) == []
 
@@ -333,7 +334,8 @@ def test_ids_of_mixed_kinds_are_refused(crm, db_path, an) -> None:
 def test_ids_of_one_record_kind(crm, db_path, an) -> None:
     mixed(crm, db_path, an)
     assert due(crm, "--kind", "reminder", "-f", "ids").stdout == "1\n"
-    assert due(crm, "-k", "deal", "-k", "payment,contract", "-f", "ids").stdout == "2\n"
+    assert due(crm, "-k", "deal", "-k", "contract", "-f", "ids").stdout == "2\n"
+    assert due(crm, "-k", "payment", "-f", "ids").stdout == ""  # invoices; none here
     assert due(crm, "--kind", "birthday,cadence", "-f", "ids").stdout == "2\n"
     assert due(crm, "--kind", "lead", "-f", "ids").stdout == ""  # nothing due: silence
     done = crm("remind", "done", "-", input=due(crm, "-k", "reminder", "-f", "ids").stdout)
@@ -355,7 +357,7 @@ def test_kind_filters_every_format_and_names_the_kind(crm, db_path, an) -> None:
 
 
 def test_bad_kind_is_a_usage_error(crm, an) -> None:
-    result = crm("remind", "due", "--kind", "invoice")
+    result = crm("remind", "due", "--kind", "invoices")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "--kind" in result.stderr and "reminder" in result.stderr

@@ -75,7 +75,7 @@ def test_json_is_one_object_with_every_part(crm, morning) -> None:
         "deals": [("deal", morning["late"], "overdue"), ("deal", morning["soon"], "in 4d")],
         "tickets": [("ticket", 1, "overdue"), ("ticket", 2, "in 1d")],
         "leads": [("lead", morning["stale"], "overdue")],
-        "payments": [("payment", morning["won"], "in 3d")],
+        "payments": [("invoice", 1, "in 3d")],
         "contacts": [("cadence", morning["binh"], "overdue")],
         "contracts": [("contract", morning["contract"], "overdue")],
     }

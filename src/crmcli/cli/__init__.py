@@ -86,6 +86,7 @@ SUMMARIES: dict[str, str] = {
     "deal edit": "Change deals' fields (the stage: move, won, lost)",
     "deal move": "Move a deal to another open stage",
     "deal won": "Mark a deal won, with contract and payment dates",
+    "deal paid": "Pay what a won deal's open invoices still owe",
     "deal pipeline": "The pipeline board: deals and totals per stage",
     "deal import": "Import deals from CSV, TSV, JSON or JSON Lines",
     "deal stages": "The stages deals move through, with probabilities",

@@ -50,7 +50,9 @@ Note = Annotated[str | None, opt("A note about the deal.")]
 ContractNumber = Annotated[str | None, opt("Contract or order number.")]
 ContractStart = Annotated[str | None, opt("Contract start date.")]
 ContractEnd = Annotated[str | None, opt("Contract end date (renewal reminders use it).")]
-PaymentDue = Annotated[str | None, opt("Date the payment is due.")]
+PaymentDue = Annotated[
+    str | None, opt("Date the payment is due: the deal's invoice is due then (crm invoice).")
+]
 
 
 def _config(db: Any) -> Any:
@@ -312,18 +314,26 @@ def lost(
 def paid(
     deal_id: IdArg,
     at: Annotated[str | None, opt("When it was paid (default: now).")] = None,
-    undo: Annotated[bool, typer.Option("--undo", help="Mark it not paid.")] = False,
+    undo: Annotated[bool, typer.Option("--undo", hidden=True)] = False,
 ) -> None:
-    """Mark a won deal paid (the debt reminders stop).
+    """Record payments settling every open invoice of a won deal (the reminders stop).
+
+    A won deal without invoices is invoiced first.  To take a payment back: crm undo.
 
     Example: crm deal paid 7 --at yesterday
     """
+    if undo:
+        from crmcli.errors import UsageError
+
+        raise UsageError(
+            "deal paid --undo is gone: crm undo takes back the last command "
+            "(see crm history), crm payment list shows the payments"
+        )
     db = database()
     when = parse_when(at, "--at", db) if at else None
     with db.write():
-        changed = core.paid(db, deal_id, at=when, undo=undo)
-    state = "not paid" if undo else "paid"
-    info(f"Deal {deal_id} marked {state}" if changed else f"Deal {deal_id} is already {state}")
+        changed = core.paid(db, deal_id, at=when)
+    info(f"Deal {deal_id} marked paid" if changed else f"Deal {deal_id} is already paid")
 
 
 @app.command("pipeline")

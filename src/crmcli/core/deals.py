@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from crmcli.core.money.deal_payments import PAID_AT_SQL, PAYMENT_DUE_SQL, set_due
 from crmcli.core.settings import Config
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
@@ -44,15 +45,17 @@ STATUSES = ("open", "won", "lost")
 # The order stages are shown in: open ones by position, then won, then lost.
 _STAGE_ORDER = "CASE s.kind WHEN 'open' THEN 0 WHEN 'won' THEN 1 ELSE 2 END, s.position"
 
-_SELECT = """
+# payment_due and paid_at come from the deal's invoices (core.money.deal_payments).
+_SELECT = f"""
 SELECT d.id, d.uid, d.title, d.customer_id, c.name AS customer, s.name AS stage,
        s.kind AS status, d.amount, d.currency,
        coalesce(d.probability, s.probability) AS probability,
        (d.amount * coalesce(d.probability, s.probability) + 50) / 100 AS weighted,
        d.close_date, s.kind = 'open' AND coalesce(d.close_date < ?, 0) AS overdue,
        d.closed_at, d.lost_reason, d.contract_number, d.contract_start, d.contract_end,
-       d.payment_due, d.paid_at, d.notes, d.lead_id, d.stage_changed_at, d.created_at,
-       d.updated_at, c.uid AS customer_uid, c.email AS customer_email
+       {PAYMENT_DUE_SQL} AS payment_due, {PAID_AT_SQL} AS paid_at,
+       d.notes, d.lead_id, d.stage_changed_at, d.created_at, d.updated_at,
+       c.uid AS customer_uid, c.email AS customer_email
 FROM deals d JOIN stages s ON s.id = d.stage_id JOIN customers c ON c.id = d.customer_id
 """
 
@@ -511,19 +514,20 @@ def add(
     now = _now()
     cur = db.execute(
         "INSERT INTO deals (uid, title, customer_id, lead_id, stage_id, amount, currency, "
-        "probability, close_date, contract_number, contract_start, contract_end, payment_due, "
+        "probability, close_date, contract_number, contract_start, contract_end, "
         "notes, stage_changed_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             str(uuid.uuid4()), values["title"], customer_id, lead_id, target["id"],
             values.get("amount"), currency, values.get("probability"), values.get("close_date"),
             values.get("contract_number"), values.get("contract_start"),
-            values.get("contract_end"), values.get("payment_due"), values.get("notes"),
-            now, now, now,
+            values.get("contract_end"), values.get("notes"), now, now, now,
         ),
     )  # fmt: skip
     deal_id = int(cur.lastrowid or 0)
     _record_change(db, deal_id, None, target["id"], now)
+    if values.get("payment_due"):
+        set_due(db, get(db, deal_id), values["payment_due"])
     return deal_id
 
 
@@ -545,8 +549,13 @@ def update(
     if data.stage is not None:
         raise UsageError(f"use crm deal move {deal_id} STAGE to change the stage")
     values = dict(data.values)
+    due = values.pop("payment_due", None)
     for name in unset:
         key = name.replace("-", "_")
+        if key == "payment_due":
+            raise UsageError(
+                "a payment due date is an invoice now: void it with crm invoice void ID --reason …"
+            )
         if key not in FIELDS or key == "title":
             settable = ", ".join(f for f in FIELDS if f != "title")
             raise InvalidValue("--unset", name, f"choose from {settable}")
@@ -568,6 +577,8 @@ def update(
         changed["updated_at"] = _now()
         assignments = ", ".join(f"{k} = ?" for k in changed)
         db.execute(f"UPDATE deals SET {assignments} WHERE id = ?", [*changed.values(), deal_id])
+    if due is not None:
+        set_due(db, get(db, deal_id), due)
     return get(db, deal_id)
 
 
@@ -597,7 +608,7 @@ def move(db: Database, deal_id: int, stage_name: str, *, reopen: bool = False) -
         if not reopen:
             raise _closed_error(deal, f"crm deal move {deal_id} {target['name']} --reopen "
                                       "reopens it")  # fmt: skip
-        _set_stage(db, deal, target, closed_at=None, lost_reason=None, paid_at=None)
+        _set_stage(db, deal, target, closed_at=None, lost_reason=None)
         return "reopened"
     if reopen:
         raise UsageError(f"deal {deal_id} is open; --reopen is for won or lost deals")
@@ -618,7 +629,12 @@ def won(db: Database, deal_id: int, data: DealInput | None = None) -> dict[str, 
     if bad:
         raise UsageError(f"not set when winning a deal: {', '.join(sorted(bad))}")
     _check_contract(extra.get("contract_start"), extra.get("contract_end"))
+    due = extra.pop("payment_due", None)
     _set_stage(db, deal, _end_stage(db, "won"), closed_at=_now(), **extra)
+    if due is not None:  # the first invoice: the whole amount (less what is invoiced)
+        from crmcli.core.money.deal_payments import invoice_rest
+
+        invoice_rest(db, get(db, deal_id), due, field="--payment-due")
     return get(db, deal_id)
 
 
@@ -637,18 +653,15 @@ def lost(db: Database, deal_id: int, reason: str) -> dict[str, Any]:
     return get(db, deal_id)
 
 
-def paid(db: Database, deal_id: int, *, at: str | None = None, undo: bool = False) -> bool:
-    """Mark a won deal paid (or, with ``undo``, not paid).  Returns whether it changed."""
+def paid(db: Database, deal_id: int, *, at: str | None = None) -> bool:
+    """Record the payments that settle every open invoice of a won deal (one without
+    invoices is invoiced first).  Returns whether anything was owed."""
+    from crmcli.core.money.deal_payments import settle
+
     deal = get(db, deal_id)
     if deal["status"] != "won":
         raise CrmError(f"deal {deal_id} is {deal['status']}; only a won deal is paid")
-    value = None if undo else (at or _now())
-    if (deal["paid_at"] is None) == (value is None):
-        return False
-    db.execute(
-        "UPDATE deals SET paid_at = ?, updated_at = ? WHERE id = ?", (value, _now(), deal_id)
-    )
-    return True
+    return settle(db, deal, at=at) > 0
 
 
 def delete(db: Database, deal_id: int) -> dict[str, Any]:

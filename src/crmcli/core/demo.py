@@ -396,9 +396,28 @@ def _deal(
     if outcome == "won" and paid > 0:
 
         def pay() -> None:
-            deals.paid(story.db, story.deal_ids[key])
+            if paid <= PART_PAID_DAYS:
+                _pay_part(story.db, story.deal_ids[key])
+            else:
+                deals.paid(story.db, story.deal_ids[key])
 
         story.at(story.moment(paid), pay)
+
+
+# A customer who paid within the last days paid a part only: receivables has something
+# partly paid (and, 30 days after the won date, overdue) to show.
+PART_PAID_DAYS = 12
+
+
+def _pay_part(db: Database, deal_id: int) -> None:
+    """A first payment of 40 % (whole units) of the deal's open invoice."""
+    from crmcli.core.money.deal_payments import open_invoices
+    from crmcli.core.money.invoices import add_payment
+    from crmcli.money import exponent
+
+    invoice = open_invoices(db, deal_id)[0]
+    unit = 10 ** exponent(db.scalar("SELECT currency FROM deals WHERE id = ?", (deal_id,)))
+    add_payment(db, invoice["id"], invoice["owed"] * 2 // 5 // unit * unit)
 
 
 def _deal_note(story: _Story, owner: Callable[[], int], days: float, kind: str, text: str,

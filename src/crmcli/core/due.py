@@ -1,8 +1,8 @@
 """What is due: the items of ``crm remind due``, gathered from every source.
 
 Sources: pending reminders; birthdays; customers past their contact cadence; open leads
-not contacted for ``stale_lead_days``; open deals past their close date; won deals with a
-payment due and not paid; contracts ending within ``contract_notice_days``; open tickets
+not contacted for ``stale_lead_days``; open deals past their close date; open invoices due
+(with what is still owed); contracts ending within ``contract_notice_days``; open tickets
 past their due time.  Each is one indexed query (the benchmark runs the same SQL in the
 ``sqlite3`` shell), so a morning with nothing due costs a few index probes.
 
@@ -23,11 +23,13 @@ COLUMNS = (
     "kind", "id", "due", "status", "text", "who", "customer_id", "lead_id", "deal_id",
     "ticket_id",
 )  # fmt: skip
-KINDS = ("reminder", "ticket", "deal", "payment", "contract", "birthday", "cadence", "lead")
-# The record an item's ``id`` names: payments and contracts are deals, birthdays and
-# contact cadences are customers.
+KINDS = ("reminder", "ticket", "deal", "invoice", "contract", "birthday", "cadence", "lead")
+# Other names --kind accepts: payments due were deals' lines before they became invoices.
+KIND_ALIASES = {"payment": "invoice"}
+# The record an item's ``id`` names: contracts are deals, birthdays and contact cadences
+# are customers.
 RECORDS = {
-    "reminder": "reminder", "ticket": "ticket", "deal": "deal", "payment": "deal",
+    "reminder": "reminder", "ticket": "ticket", "deal": "deal", "invoice": "invoice",
     "contract": "deal", "birthday": "customer", "cadence": "customer", "lead": "lead",
 }  # fmt: skip
 
@@ -57,13 +59,14 @@ FROM deals d JOIN stages s ON s.id = d.stage_id JOIN customers c ON c.id = d.cus
 WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open') AND d.close_date <= ?
 ORDER BY d.close_date, d.id
 """
-# "+d.stage_id": read the payment (contract) index, not every won deal.
-PAYMENTS_SQL = """
-SELECT d.id, d.title, d.payment_due, d.amount, d.currency, d.customer_id, c.name AS customer
-FROM deals d JOIN customers c ON c.id = d.customer_id
-WHERE d.payment_due IS NOT NULL AND d.paid_at IS NULL AND d.payment_due <= ?
-  AND +d.stage_id IN (SELECT id FROM stages WHERE kind = 'won')
-ORDER BY d.payment_due, d.id
+# Open invoices by due date from the invoices_open_due index, with what is still owed.
+INVOICES_SQL = """
+SELECT i.id, i.number, i.installment, i.installments, i.due_date,
+       i.amount - coalesce((SELECT sum(p.amount) FROM payments p WHERE p.invoice_id = i.id), 0),
+       i.currency, i.deal_id, d.customer_id, c.name AS customer
+FROM invoices i JOIN deals d ON d.id = i.deal_id JOIN customers c ON c.id = d.customer_id
+WHERE i.status = 'open' AND i.due_date <= ?
+ORDER BY i.due_date, i.id
 """
 CONTRACTS_SQL = """
 SELECT d.id, d.title, d.contract_end, d.contract_number, d.customer_id, c.name AS customer
@@ -156,7 +159,7 @@ def queries(window: Window) -> list[tuple[str, str, list[Any]]]:
         ("reminder", REMINDERS_SQL, [horizon]),
         ("ticket", TICKETS_SQL, [horizon]),
         ("deal", DEALS_SQL, [last_day]),
-        ("payment", PAYMENTS_SQL, [last_day]),
+        ("invoice", INVOICES_SQL, [last_day]),
         (
             "contract",
             CONTRACTS_SQL,
@@ -225,6 +228,7 @@ def parse_kinds(given: Iterable[str]) -> tuple[str, ...]:
     for text in given:
         for part in text.split(","):
             kind = part.strip().lower()
+            kind = KIND_ALIASES.get(kind, kind)
             if kind not in KINDS:
                 raise InvalidValue("--kind", part, f"choose from {', '.join(KINDS)}")
             if kind not in chosen:
@@ -358,15 +362,15 @@ def _deals(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
         )  # fmt: skip
 
 
-def _payments(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
-    for did, title, payment_due, amount, currency, cid, customer in rows:
+def _invoices(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
+    for iid, number, nth, of, due_date, owed, currency, did, cid, customer in rows:
         from crmcli.money import format_money  # once there is a row: a cached lookup after
 
-        value = "" if amount is None else f" {format_money(amount, currency)}"
+        part = f" ({nth} of {of})" if nth and of else ""
         yield _item(
-            "payment", did, payment_due, payment_due, window,
-            f"payment due for deal {did}{value}: {title}", _customer(cid, customer),
-            customer_id=cid, deal_id=did,
+            "invoice", iid, due_date, due_date, window,
+            f"invoice {number}{part} due for deal {did}: {format_money(owed, currency)} owed",
+            _customer(cid, customer), customer_id=cid, deal_id=did,
         )  # fmt: skip
 
 
@@ -440,7 +444,7 @@ _ITEMS = {
     "reminder": _reminders,
     "ticket": _tickets,
     "deal": _deals,
-    "payment": _payments,
+    "invoice": _invoices,
     "contract": _contracts,
     "birthday": _birthdays,
     "cadence": _cadence,

@@ -754,6 +754,7 @@ def _revert(db: Database, step: UndoStep) -> None:
             f"cannot undo `{step.command}`: table {missing[0]} no longer exists; "
             "nothing was changed"
         )
+    _check_moved(db, step)
     ordered = [table(n) for n in names]
     for t in ordered:
         _restore(db, t)
@@ -765,6 +766,34 @@ def _revert(db: Database, step: UndoStep) -> None:
     made = db.scalar("SELECT count(*) FROM audit WHERE id > ?", (mark,))
     if made != expected:
         raise UndoRefused(_side_effect(db, step, mark))
+
+
+# Columns a later migration moved into other rows: setting a row back cannot restore them,
+# so an older command that changed them is refused.  table -> (columns, what they were).
+MOVED_COLUMNS = {
+    "deals": (
+        ("payment_due", "paid_at"),
+        "a deal's payment due date or paid mark, which are invoices since the upgrade "
+        "(use crm invoice and crm payment)",
+    ),
+}
+
+
+def _check_moved(db: Database, step: UndoStep) -> None:
+    for name, (columns, what) in MOVED_COLUMNS.items():
+        if set(columns) & set(_columns(db, name)):
+            continue
+        differs = " OR ".join(
+            f"json_extract(before, '$.{c}') IS NOT json_extract(after, '$.{c}')" for c in columns
+        )
+        changed = db.scalar(
+            f"SELECT 1 FROM audit WHERE command_id = ? AND table_name = ? AND ({differs}) LIMIT 1",
+            (step.command_id, name),
+        )
+        if changed:
+            raise UndoRefused(
+                f"cannot undo `{step.command}`: it changed {what}; nothing was changed"
+            )
 
 
 def _q(name: str) -> str:

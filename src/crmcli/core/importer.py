@@ -894,20 +894,26 @@ class _DealImport:
             return
         if stage["kind"] == "open":
             data.stage = stage["name"]
+        due = data.values.pop("payment_due", None)  # an invoice, made after keep()
         deal_id = deals.add(self.db, customer_id, data, config=self.config)
         if stage["kind"] == "won":
             deals.won(self.db, deal_id)
         elif stage["kind"] == "lost":
             deals.lost(self.db, deal_id, reason or LOST_REASON_DEFAULT)
         self.keep(deal_id, stage["kind"], uid, instants, data.values.get("close_date"))
+        paid_at = instants.get("paid_at") if stage["kind"] == "won" else None
+        if due or paid_at:
+            from crmcli.core.money.deal_payments import record_past
+
+            record_past(self.db, deal_id, due, paid_at)
         self.report.added += 1
 
     def keep(
         self, deal_id: int, kind: str, uid: str | None, instants: Mapping[str, str],
         close_date: str | None,
     ) -> None:  # fmt: skip
-        """What the file says of the deal's past: its uid, when it was created, closed
-        (else, for a won or lost deal, its close date) and paid."""
+        """What the file says of the deal's past: its uid, when it was created and closed
+        (else, for a won or lost deal, its close date); payments are invoices (record_past)."""
         from crmcli.clock import utc_now_iso
 
         now = utc_now_iso()
@@ -921,8 +927,6 @@ class _DealImport:
                 closed = min(_local_noon(close_date), now)
             if closed is not None:
                 sets["closed_at"] = sets["stage_changed_at"] = closed
-            if kind == "won" and "paid_at" in instants:
-                sets["paid_at"] = instants["paid_at"]
         created = instants.get("created_at")
         if created is None and closed is not None and closed < now:
             created = closed  # a deal closed before the import was not created after it

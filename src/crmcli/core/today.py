@@ -63,7 +63,7 @@ PARTS = (
         _ticket_near,
     ),
     Part("leads", "Leads gone stale", ("lead",), _due_today),
-    Part("payments", f"Payments due within {NEAR_DAYS} days", ("payment",), _near),
+    Part("payments", f"Payments due within {NEAR_DAYS} days", ("invoice",), _near),
     Part("contacts", "Customers due a contact", ("cadence",), _due_today),
     Part("contracts", "Contracts to renew (notice begun)", ("contract",), _due_today),
 )
