@@ -30,6 +30,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "lead": ("crmcli.cli.lead", "app"),
     "deal": ("crmcli.cli.deal", "app"),
     "ticket": ("crmcli.cli.ticket", "app"),
+    "invoice": ("crmcli.cli.invoice", "app"),
+    "payment": ("crmcli.cli.payment", "app"),
     "remind": ("crmcli.cli.remind", "app"),
     "report": ("crmcli.cli.report", "app"),
     "interaction": ("crmcli.cli.interaction", "app"),
