@@ -61,6 +61,8 @@ def build(crm: Any, m: Markers) -> dict[str, int]:
     ok(crm("customer", "log", str(cid), "--type", "meeting", m(), "--next", "tomorrow 9am"))
     ok(crm("deal", "item", "add", str(deal), m(), "--qty", "2", "--price", "600"))
     ok(crm("deal", "edit", str(deal), "--contract-number", m(), "--note", m()))
+    invoice = int(ok(crm("invoice", "create", str(deal), "--amount", "500", "--note", m())))
+    ok(crm("payment", "add", str(invoice), "200", "--method", m(), "--note", m()))
     lost = int(ok(crm("deal", "add", m(), "--customer", str(cid), "--amount", "300")))
     ok(crm("deal", "lost", str(lost), "--reason", m()))
     ticket = int(ok(crm("ticket", "open", str(cid), m(), "--priority", "high")))
