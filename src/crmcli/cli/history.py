@@ -23,6 +23,7 @@ class Entity(StrEnum):
     reminder = "reminder"
     stage = "stage"
     setting = "setting"
+    invoice = "invoice"
 
 
 def _for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
