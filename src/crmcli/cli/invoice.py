@@ -25,7 +25,7 @@ app = group("Invoices against deals: payment schedules, what is paid, owed and o
 
 TABLE_COLUMNS = ("id", "number", "customer", "deal_id", "issued_on", "due_date", "amount",
                  "paid", "owed", "status")  # fmt: skip
-TABLE_DROP = ("issued_on", "deal_id", "customer", "paid")  # first to go when narrow
+TABLE_DROP = ("issued_on", "deal_id", "paid", "amount", "customer")  # first to go when narrow
 PAYMENT_TABLE_COLUMNS = ("id", "paid_at", "amount", "method", "note")
 SHOW_COLUMNS = tuple(c for c in core.COLUMNS if c not in ("uid",))
 KINDS = {"owed": "money", "deal_id": "id"}
@@ -190,7 +190,7 @@ def list_(
 
 
 @app.command("show")
-def show(invoice_refs: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+def show(invoice_ids: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """Show invoices with their payments.
 
     Example: crm invoice show INV-2026-0007    (or its id; several, or - for stdin)
@@ -198,7 +198,7 @@ def show(invoice_refs: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> N
     from crmcli.render import emit_records
 
     db = database()
-    ids, many = refs(db, invoice_refs)
+    ids, many = refs(db, invoice_ids)
     if not ids:
         info("no ids on stdin: nothing to do")
         return
@@ -218,7 +218,7 @@ def show(invoice_refs: RefsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> N
 
 @app.command("void")
 def void(
-    invoice_refs: RefsArg,
+    invoice_ids: RefsArg,
     reason: Annotated[str, opt("Why it is void (kept with it).", "--reason", "-r")],
 ) -> None:
     """Void invoices: they no longer ask to be paid (the deal can be invoiced again).
@@ -228,7 +228,7 @@ def void(
     Example: crm invoice void INV-2026-0007 --reason "issued twice"
     """
     db = database()
-    ids, many = refs(db, invoice_refs)
+    ids, many = refs(db, invoice_ids)
     if not ids:
         info("no ids on stdin: nothing to do")
         return
