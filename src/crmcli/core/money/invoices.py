@@ -137,8 +137,9 @@ def add_payment(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (str(uuid.uuid4()), invoice_id, amount, when, method, note, _now()),
     )
-    if amount == owed:
-        _settle(db, invoice_id, when)
+    if amount == owed:  # paid in full when the last of its payments came in
+        latest = db.scalar("SELECT max(paid_at) FROM payments WHERE invoice_id = ?", (invoice_id,))
+        _settle(db, invoice_id, str(latest or when))
     return int(cursor.lastrowid or 0)
 
 
