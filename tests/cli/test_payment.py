@@ -38,7 +38,8 @@ def test_partial_payments_then_the_one_that_settles(crm, invoice) -> None:
     assert result.stderr == "Payment 2: 700.00 EUR on INV-2026-0001; the invoice is paid\n"
     assert status(crm) == ("paid", 120000, 0)
     (row,) = invoices(crm)
-    assert row["paid_at"] == "2026-11-23T02:00:00Z"  # when the settling payment was made
+    # Paid when the latest of its payments came in (10:00, not the settling one's 09:00).
+    assert row["paid_at"] == "2026-11-23T03:00:00Z"
 
 
 def test_paying_more_than_is_owed_shows_the_balance(crm, invoice, db_path) -> None:
