@@ -263,14 +263,17 @@ def list_invoices(
     statuses: Sequence[str] = (),
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Invoices by due date (then id), with what is paid and owed and the shown status."""
+    """Invoices by due date (then id), with what is paid and owed and the shown status;
+    streamed (the filters are checked before the first row is asked for)."""
     today = _today().isoformat()
     where: list[str] = []
     params: list[Any] = [today]
     if customer_id is not None:
+        db.require("customers", "customer", customer_id)
         where.append("d.customer_id = ?")
         params.append(customer_id)
     if deal_id is not None:
+        db.require("deals", "deal", deal_id)
         where.append("i.deal_id = ?")
         params.append(deal_id)
     if open_only or overdue:
@@ -325,6 +328,7 @@ def list_payments(
         where.append("p.invoice_id = ?")
         params.append(invoice_id)
     if customer_id is not None:
+        db.require("customers", "customer", customer_id)
         where.append("d.customer_id = ?")
         params.append(customer_id)
     if since is not None:
