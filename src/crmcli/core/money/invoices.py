@@ -187,20 +187,37 @@ INVOICE_PAYMENT_COLUMNS = ("id", "amount", "currency", "paid_at", "method", "not
 OWED_COLUMNS = ("currency", "amount")
 
 _PAID = "(SELECT coalesce(sum(p.amount), 0) FROM payments p WHERE p.invoice_id = i.id)"
+# What is owed and the shown status are worked out from these in Python (:func:`_decode`):
+# in SQL the payments' sum would be read once for each expression that uses it.
 _SELECT = f"""
-SELECT id, number, customer_id, customer, deal_id, deal, issued_on, due_date, amount,
-       currency, paid, CASE WHEN stored = 'void' THEN 0 ELSE amount - paid END AS owed,
-       CASE WHEN stored <> 'open' THEN stored WHEN due_date < ? THEN 'overdue'
-            WHEN paid > 0 THEN 'partly-paid' ELSE 'open' END AS status,
-       installment, installments, note, paid_at, void_reason, voided_at, uid, created_at,
-       updated_at
-FROM (SELECT i.id, i.number, d.customer_id, c.name AS customer, i.deal_id, d.title AS deal,
-             i.issued_on, i.due_date, i.amount, i.currency, {_PAID} AS paid,
-             i.status AS stored, i.installment, i.installments, i.note, i.paid_at,
-             i.void_reason, i.voided_at, i.uid, i.created_at, i.updated_at
-      FROM invoices i JOIN deals d ON d.id = i.deal_id JOIN customers c ON c.id = d.customer_id
-      {{where}})
+SELECT i.id, i.number, d.customer_id, c.name AS customer, i.deal_id, d.title AS deal,
+       i.issued_on, i.due_date, i.amount, i.currency, {_PAID} AS paid, i.status,
+       i.installment, i.installments, i.note, i.paid_at, i.void_reason, i.voided_at, i.uid,
+       i.created_at, i.updated_at
+FROM invoices i JOIN deals d ON d.id = i.deal_id JOIN customers c ON c.id = d.customer_id
 """
+_HAS_PAYMENTS = "EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id)"
+# --status in SQL, as :func:`_decode` decides it (``?``: today).
+_STATUS_SQL = {
+    "void": ("i.status = 'void'", 0),
+    "paid": ("i.status = 'paid'", 0),
+    "overdue": ("i.status = 'open' AND i.due_date < ?", 1),
+    "partly-paid": (f"i.status = 'open' AND i.due_date >= ? AND {_HAS_PAYMENTS}", 1),
+    "open": (f"i.status = 'open' AND i.due_date >= ? AND NOT {_HAS_PAYMENTS}", 1),
+}
+
+
+def _decode(row: dict[str, Any], today: str) -> dict[str, Any]:
+    """What is owed (nothing on a void invoice) and the shown status (:data:`STATUSES`)."""
+    stored = row["status"]
+    row["owed"] = 0 if stored == "void" else row["amount"] - row["paid"]
+    if stored == "open":
+        if row["due_date"] < today:
+            row["status"] = "overdue"
+        elif row["paid"]:
+            row["status"] = "partly-paid"
+    return {name: row[name] for name in COLUMNS}  # in the order of the JSON fields
+
 
 _PAYMENTS = """
 SELECT p.id, p.invoice_id, i.number AS invoice, d.customer_id, c.name AS customer,
@@ -234,10 +251,10 @@ def find(db: Database, ref: str | int) -> int:
 
 
 def get(db: Database, invoice_id: int) -> dict[str, Any]:
-    row = db.one(_SELECT.format(where="WHERE i.id = ?"), (_today().isoformat(), invoice_id))
+    row = db.one(_SELECT + "WHERE i.id = ?", (invoice_id,))
     if row is None:
         raise NotFound("invoice", invoice_id)
-    return row
+    return _decode(row, _today().isoformat())
 
 
 def show(db: Database, invoice_id: int) -> dict[str, Any]:
@@ -267,7 +284,7 @@ def list_invoices(
     streamed (the filters are checked before the first row is asked for)."""
     today = _today().isoformat()
     where: list[str] = []
-    params: list[Any] = [today]
+    params: list[Any] = []
     if customer_id is not None:
         db.require("customers", "customer", customer_id)
         where.append("d.customer_id = ?")
@@ -281,16 +298,19 @@ def list_invoices(
     if overdue:
         where.append("i.due_date < ?")
         params.append(today)
-    sql = _SELECT.format(where="WHERE " + " AND ".join(where) if where else "")
     if statuses:
-        names = [check_status(s) for s in statuses]
-        sql += " WHERE status IN (" + ", ".join("?" * len(names)) + ")"
-        params += names
-    sql += " ORDER BY due_date, id"
+        chosen = []
+        for name in dict.fromkeys(check_status(s) for s in statuses):
+            test, uses_today = _STATUS_SQL[name]
+            chosen.append(f"({test})")
+            params += [today] * uses_today
+        where.append("(" + " OR ".join(chosen) + ")")
+    sql = _SELECT + ("WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY i.due_date, i.id"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return db.query(sql, params)
+    return (_decode(row, today) for row in db.query(sql, params))
 
 
 def for_deal(db: Database, deal_id: int) -> list[dict[str, Any]]:
