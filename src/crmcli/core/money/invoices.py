@@ -322,10 +322,11 @@ def owed_by_customer(db: Database, customer_id: int) -> list[dict[str, Any]]:
     its payments (``[{"currency": "EUR", "amount": 120000}]``; nothing owed: ``[]``)."""
     return list(
         db.query(
+            "SELECT currency, amount FROM ("
             f"SELECT i.currency, sum(i.amount - {_PAID}) AS amount "
             "FROM invoices i JOIN deals d ON d.id = i.deal_id "
-            "WHERE d.customer_id = ? AND i.status = 'open' "
-            "GROUP BY i.currency HAVING sum(i.amount - " + _PAID + ") > 0 ORDER BY i.currency",
+            "WHERE d.customer_id = ? AND i.status = 'open' GROUP BY i.currency"
+            ") WHERE amount > 0 ORDER BY currency",
             (customer_id,),
         )
     )
