@@ -63,6 +63,8 @@ def build(crm: Any, m: Markers) -> dict[str, int]:
     ok(crm("deal", "edit", str(deal), "--contract-number", m(), "--note", m()))
     quote = ok(crm("quote", "create", str(deal), "--note", m()))
     ok(crm("quote", "decline", quote, "--reason", m()))
+    invoice = int(ok(crm("invoice", "create", str(deal), "--amount", "500", "--note", m())))
+    ok(crm("payment", "add", str(invoice), "200", "--method", m(), "--note", m()))
     lost = int(ok(crm("deal", "add", m(), "--customer", str(cid), "--amount", "300")))
     ok(crm("deal", "lost", str(lost), "--reason", m()))
     ticket = int(ok(crm("ticket", "open", str(cid), m(), "--priority", "high")))

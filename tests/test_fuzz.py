@@ -576,6 +576,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             ["customer", "add", "Bình [bold]", "--company", "Công ty Đức"],
             ["customer", "log", "1", "Gọi điện", "--type", "call"],
             ["deal", "add", "20 laptops", "--customer", "1", "--amount", "1.200.000 VND"],
+            ["invoice", "create", "1", "--amount", "500.000 VND"],
             ["ticket", "open", "1", "Máy không khởi động", "--priority", "high"],
             ["deal", "item", "add", "1", "Laptop X1", "--qty", "2", "--price", "600.000 VND"],
             ["quote", "create", "1"],
@@ -829,6 +830,7 @@ REQUIRED: dict[tuple[str, ...], Options] = {
     ("deal", "lost"): {"--reason": texts},
     ("remind", "add"): {"--at": whens},
     ("quote", "decline"): {"--reason": texts},
+    ("invoice", "void"): {"--reason": texts},
 }
 COMMANDS: list[Spec] = [
     (("customer", "add"), [lines], {**CUSTOMER_OPTIONS, "--tag": tags}),
@@ -872,10 +874,20 @@ COMMANDS: list[Spec] = [
      {"-f": fmts}),
     (("quote", "accept"), [ids], {}),
     (("quote", "decline"), [ids], {}),
+    (("invoice", "create"), [ids], {"--amount": amounts, "--due": whens, "--issued": whens,
+                                    "--installments": mostly(["2", "3", "12"], number),
+                                    "--every": rules, "--note": texts}),
+    (("invoice", "list"), [], {"--status": mostly(["open", "partly-paid", "overdue"], lines),
+                               "--customer": ids, "--open": st.just(""), "-f": fmts}),
+    (("invoice", "show"), [mostly(["1", "INV-2026-0001"], lines)], {"-f": fmts}),
+    (("invoice", "void"), [ids], {}),
+    (("payment", "add"), [ids, amounts], {"--at": whens, "--method": lines, "--note": texts}),
+    (("payment", "list"), [], {"--since": whens, "--until": whens, "-f": fmts}),
+    (("payment", "delete"), [ids], {"--yes": st.just("")}),
 ]  # fmt: skip
-FLAGS = {"--reopen"}  # options without a value
+FLAGS = {"--reopen", "--open", "--yes"}  # options without a value
 CREATES = {("customer", "add"), ("customer", "log"), ("deal", "add"), ("ticket", "open"),
-           ("remind", "add"), ("quote", "create")}  # fmt: skip
+           ("remind", "add"), ("quote", "create"), ("payment", "add")}  # fmt: skip
 
 
 @st.composite

@@ -24,8 +24,10 @@ REMINDER = "Gửi quà sinh nhật chị Nhung"
 FIELD = "zalo-nhung-8899"
 DUPE_NAME = "Phạm Hồng Nhung"
 DUPE_EMAIL = "nhung.ph.work@example.vn"
+INVOICE_NOTE = "Hóa đơn bảo trì cho chị Nhung"
+PAYMENT_NOTE = "Nhung chuyển khoản từ Vietcombank"
 SECRETS = (NAME, EMAIL, OLD_EMAIL, PHONE, PHONE_TYPED, NOTE, BODY, SUBJECT, COMMENT, REMINDER,
-           FIELD, DUPE_NAME, DUPE_EMAIL)  # fmt: skip
+           FIELD, DUPE_NAME, DUPE_EMAIL, INVOICE_NOTE, PAYMENT_NOTE)  # fmt: skip
 
 
 def ok(result) -> str:
@@ -49,6 +51,9 @@ def person(crm, db_path: Path) -> dict[str, int]:
     ok(crm("customer", "log", str(cid), "--type", "call", BODY, "--next", "tomorrow 9am"))
     ok(crm("deal", "item", "add", str(deal), "Gói bảo trì", "--qty", "2", "--price", "600"))
     ok(crm("deal", "move", str(deal), "proposal"))
+    invoice = int(ok(crm("invoice", "create", str(deal), "--amount", "400",
+                         "--note", INVOICE_NOTE)))  # fmt: skip
+    ok(crm("payment", "add", str(invoice), "150", "--note", PAYMENT_NOTE))
     ticket = int(ok(crm("ticket", "open", str(cid), SUBJECT, "--priority", "high")))
     ok(crm("ticket", "comment", str(ticket), COMMENT))
     ok(crm("remind", "add", REMINDER, "--at", "next monday", "--customer", str(cid)))
@@ -93,6 +98,10 @@ def test_export_person_holds_everything(crm, person, tmp_path: Path) -> None:
     assert deal["id"] == person["deal"] and deal["stage"] == "proposal"
     assert deal["items"][0]["product"] == "Gói bảo trì"
     assert [h["to_stage"] for h in deal["stage_history"]][-1] == "proposal"
+    (invoice,) = doc["invoices"]
+    assert (invoice["deal_id"], invoice["amount"], invoice["note"]) == (deal["id"], 40000,
+                                                                        INVOICE_NOTE)  # fmt: skip
+    assert [(p["amount"], p["note"]) for p in invoice["payments"]] == [(15000, PAYMENT_NOTE)]
     (ticket,) = doc["tickets"]
     assert ticket["subject"] == SUBJECT
     assert COMMENT in [e["body"] for e in ticket["events"]]
@@ -104,7 +113,7 @@ def test_export_person_holds_everything(crm, person, tmp_path: Path) -> None:
     history = doc["history"]
     tables = {h["table"] for h in history}
     assert {"customers", "customer_tags", "leads", "interactions", "deals", "deal_items",
-            "tickets", "ticket_events", "reminders"} <= tables  # fmt: skip
+            "tickets", "ticket_events", "reminders", "invoices", "payments"} <= tables  # fmt: skip
     added = [h for h in history if h["table"] == "customers" and h["action"] == "insert"]
     assert {h["after"]["name"] for h in added} >= {NAME, DUPE_NAME}
     assert all(h["command"][0] == "crm" for h in history if h["command"])
@@ -126,6 +135,7 @@ def test_forget_erases_every_byte_and_keeps_the_figures(crm, person, db_path: Pa
     assert all(s.encode() in raw_bytes(db_path) for s in (NAME, EMAIL, PHONE, NOTE))
     pipeline = ok(crm("deal", "pipeline", "-f", "json"))
     deals_before = json.loads(ok(crm("deal", "list", "-f", "json")))
+    invoices_before = json.loads(ok(crm("invoice", "list", "-f", "json")))
     others_before = others(db_path, cid)
     counts_before = table_counts(db_path)
 
@@ -150,6 +160,13 @@ def test_forget_erases_every_byte_and_keeps_the_figures(crm, person, db_path: Pa
     assert [{k: v for k, v in d.items() if k not in strip} for d in deals_after] == [
         {k: v for k, v in d.items() if k not in strip} for d in deals_before
     ]
+    # Invoices keep their figures, dates and statuses; number, note and names are erased.
+    invoices_after = json.loads(ok(crm("invoice", "list", "-f", "json")))
+    strip = ("number", "note", "updated_at", "customer", "deal")
+    assert [{k: v for k, v in i.items() if k not in strip} for i in invoices_after] == [
+        {k: v for k, v in i.items() if k not in strip} for i in invoices_before
+    ]
+    assert shown_owes(crm, cid) == [{"currency": "USD", "amount": 25000}]
     counts_after = table_counts(db_path)
     assert counts_after.pop("customer_tags") == counts_before.pop("customer_tags") - 1
     audit_before, audit_after = counts_before.pop("audit"), counts_after.pop("audit")
@@ -171,6 +188,10 @@ def test_forget_erases_every_byte_and_keeps_the_figures(crm, person, db_path: Pa
     argv = conn.execute("SELECT argv FROM commands ORDER BY id DESC LIMIT 1").fetchone()[0]
     conn.close()
     assert json.loads(argv) == ["crm", "customer", "forget", str(cid)]
+
+
+def shown_owes(crm, cid: int) -> list[dict[str, object]]:
+    return list(json.loads(ok(crm("customer", "show", str(cid), "-f", "json")))["owes"])
 
 
 def table_counts(db_path: Path) -> dict[str, int]:

@@ -56,6 +56,9 @@ FIXTURE: list[list[str]] = [
     ["deal", "move", "1", "proposal"],
     ["deal", "add", "Support plan", "-c", "2", "--amount", "1200"],
     ["deal", "won", "2", "--payment-due", "in 30 days"],
+    # Deal 2 (1,200.00 USD, won) in two invoices of 600.00; 500.00 paid on the first.
+    ["invoice", "create", "2", "--installments", "2", "--every", "month"],
+    ["payment", "add", "1", "500", "--method", "chuyển khoản"],
     ["deal", "stages", "add", "demo", "--probability", "40", "--after", "qualified"],
     ["ticket", "open", "1", "Laptop không khởi động", "--priority", "high"],
     ["ticket", "comment", "1", "Đã hỏi số serial"],
@@ -151,6 +154,14 @@ WRITERS: dict[str, list[list[str]]] = {
     "quote create": [["quote", "create", "3", "--valid-until", "in 10 days"]],
     "quote accept": [["quote", "accept", "Q-2026-0001"]],  # the deal is won
     "quote decline": [["quote", "decline", "1", "--reason", "Giá cao"]],
+    "invoice create": [
+        ["invoice", "create", "1", "--amount", "100.000.000 VND", "--note", "Đợt 1"],
+        ["invoice", "create", "1", "--installments", "3", "--every", "2 weeks"],
+    ],
+    "invoice void": [["invoice", "void", "2", "--reason", "Xuất nhầm"]],
+    "payment add": [["payment", "add", "1", "100"],  # settles invoice 1: paid
+                    ["payment", "add", "INV-2026-0002", "50", "--at", "today 9am"]],
+    "payment delete": [["payment", "delete", "1", "--yes"]],
     "demo": [["demo", "-f", "tsv"]],  # on a database with settings only: it refuses others
 }  # fmt: skip
 EMPTY_FIXTURE = {"demo"}
@@ -191,6 +202,9 @@ READ_ONLY: dict[str, list[str]] = {
     "quote list": ["quote", "list", "--status", "open,expired"],
     "quote show": ["quote", "show", "Q-2026-0001", "-f", "json"],
     "quote pdf": ["quote", "pdf", "1", "-o", "{pdf}"],
+    "invoice list": ["invoice", "list", "-f", "json"],
+    "invoice show": ["invoice", "show", "1", "INV-2026-0002", "-f", "json"],
+    "payment list": ["payment", "list", "--customer", "2"],
     "backup": ["backup", "{backup}"],
     "doctor": ["doctor"],
 }

@@ -31,6 +31,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "deal": ("crmcli.cli.deal", "app"),
     "ticket": ("crmcli.cli.ticket", "app"),
     "quote": ("crmcli.cli.quote", "app"),
+    "invoice": ("crmcli.cli.invoice", "app"),
+    "payment": ("crmcli.cli.payment", "app"),
     "remind": ("crmcli.cli.remind", "app"),
     "report": ("crmcli.cli.report", "app"),
     "interaction": ("crmcli.cli.interaction", "app"),

@@ -158,7 +158,7 @@ def list_(
 @app.command("show")
 def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """Show customers: every field, tags, custom fields, when the next contact is due
-    (with a cadence), interactions, deals, tickets, pending reminders, leads.
+    (with a cadence), what they owe, interactions, deals, tickets, pending reminders, leads.
 
     Example: crm customer show 42    (several: crm customer show 42 43, or ids on stdin: -)
     """
@@ -175,9 +175,13 @@ def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> No
         today = today_local().isoformat()
         for record in records:
             record["deals"] = list(for_table(record["deals"]))
+            record["owes"] = owes_lines(record["owes"])
             due = record["next_contact_due"]
             if due and due < today:
                 record["next_contact_due"] = f"{due} (overdue)"
+    elif out in ("tsv", "csv"):  # one cell: minor units and the code, "120000 EUR,500 USD"
+        for record in records:
+            record["owes"] = ",".join(f"{o['amount']} {o['currency']}" for o in record["owes"])
     emit_records(
         records,
         out,
@@ -192,6 +196,13 @@ def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> No
         },
         raw=raw,
     )
+
+
+def owes_lines(owed: list[dict[str, Any]]) -> str:
+    """What a customer owes, one currency a line: ``1,200.00 EUR``."""
+    from crmcli.money import format_money
+
+    return "\n".join(format_money(o["amount"], o["currency"]) for o in owed)
 
 
 @app.command("edit")

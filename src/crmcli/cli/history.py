@@ -24,6 +24,7 @@ class Entity(StrEnum):
     stage = "stage"
     setting = "setting"
     quote = "quote"
+    invoice = "invoice"
 
 
 def _for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -46,7 +46,7 @@ COLUMNS = (
 )  # fmt: skip
 # `show` adds the contact cadence and when the next contact is due.
 _LAST = COLUMNS.index("last_contacted") + 1
-SHOW_COLUMNS = (*COLUMNS[:_LAST], "cadence", "next_contact_due", *COLUMNS[_LAST:])
+SHOW_COLUMNS = (*COLUMNS[:_LAST], "cadence", "next_contact_due", "owes", *COLUMNS[_LAST:])
 
 # --sort names -> SQL (never paste user text into SQL).
 SORTS = {
@@ -468,9 +468,11 @@ def interactions(db: Database, customer_id: int) -> list[dict[str, Any]]:
 
 def show(db: Database, customer_id: int) -> dict[str, Any]:
     """All about one customer: fields, tags, custom fields, the contact cadence and when
-    the next contact is due, the interaction timeline, the deals, tickets, pending
-    reminders and the leads converted into it."""
+    the next contact is due, what they owe per currency (open invoices less their
+    payments), the interaction timeline, the deals, tickets, pending reminders and the
+    leads converted into it."""
     from crmcli.core import deals, reminders, tickets
+    from crmcli.core.money import invoices
 
     record = get(db, customer_id)
     record["cadence"] = db.scalar("SELECT cadence FROM customers WHERE id = ?", (customer_id,))
@@ -479,6 +481,7 @@ def show(db: Database, customer_id: int) -> dict[str, Any]:
     )
     record["interactions"] = interactions(db, customer_id)
     record["deals"] = deals.for_customer(db, customer_id)
+    record["owes"] = invoices.owed_by_customer(db, customer_id)
     record["tickets"] = tickets.for_customer(db, customer_id)
     record["reminders"] = reminders.for_customer(db, customer_id)
     record["leads"] = list(db.query(LEADS_SQL, (customer_id,)))

@@ -232,15 +232,46 @@ def history(
     return _entries(db, sql, params)
 
 
+class Invoices:
+    """The number and currency of invoices, read when a payment's history needs them (the
+    payment row holds neither); an invoice deleted since is found in its last audit image."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.known: dict[int, tuple[str, str] | None] = {}
+
+    def __call__(self, invoice_id: Any) -> tuple[str, str] | None:
+        if not isinstance(invoice_id, int):
+            return None
+        if invoice_id not in self.known:
+            row = self.db.one(
+                "SELECT number, currency FROM invoices WHERE id = ?", (invoice_id,)
+            ) or self.db.one(
+                "SELECT json_extract(before, '$.number') AS number, "
+                "json_extract(before, '$.currency') AS currency FROM audit "
+                "WHERE table_name = 'invoices' AND row_id = ? AND before IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (invoice_id,),
+            )
+            found = None
+            if row is not None and row["number"] is not None:
+                found = (str(row["number"]), str(row["currency"]))
+            self.known[invoice_id] = found
+        return self.known[invoice_id]
+
+
 def _entries(db: Database, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
     stages: dict[int, str] | None = None
+    invoices = Invoices(db)
     for row in db.query(sql, params):
         if stages is None:
             stages = {int(r["id"]): str(r["name"]) for r in db.query("SELECT id, name FROM stages")}
-        yield entry(row, stages)
+        yield entry(row, stages, invoices)
 
 
-def entry(row: Mapping[str, Any], stages: Mapping[int, str]) -> dict[str, Any]:
+def entry(
+    row: Mapping[str, Any], stages: Mapping[int, str], invoices: Invoices | None = None
+) -> dict[str, Any]:
     """One audit row as a history record."""
     t = table(row["table_name"])
     before, after = _loads(row["before"]), _loads(row["after"])
@@ -249,6 +280,8 @@ def entry(row: Mapping[str, Any], stages: Mapping[int, str]) -> dict[str, Any]:
     action = row["action"]
     if action == "update" and before is not None and after is not None:
         changes = describe_update(t, before, after, stages)
+    elif t.name == "payments":
+        changes = _payment(image, invoices)
     else:
         changes = summary(t, image, stages)
     undid = row["undid"]
@@ -317,6 +350,11 @@ def summary(t: Table, image: Mapping[str, Any], stages: Mapping[int, str]) -> st
         text = f"{short(get('product'))} × {get('quantity')}"
     elif name == "quotes":
         text = _quote_summary(image)
+    elif name == "invoices":
+        text = f"{short(get('number'))}: {_shown('amount', get('amount'), image, stages)}"
+        if get("installments"):
+            text += f" (installment {get('installment')} of {get('installments')})"
+        text += f", due {get('due_date')}"
     elif name == "deal_stage_changes":
         text = f"{_stage(stages, get('from_stage_id'))} → {_stage(stages, get('to_stage_id'))}"
     elif name == "lead_status_changes":
@@ -337,6 +375,22 @@ def _quote_summary(image: Mapping[str, Any]) -> str:
     label = f"{short(number)} v{version}" if version not in (None, 1) else short(number)
     total = _shown("amount", image.get("total"), image, {})
     return f"{label} for deal {image.get('deal_id')}: {total}, {short(image.get('status'))}"
+def _payment(image: Mapping[str, Any], invoices: Invoices | None) -> str:
+    """``500.00 EUR on INV-2026-0007, paid 2026-11-20T03:00:00Z by cash``."""
+    invoice = invoices(image.get("invoice_id")) if invoices is not None else None
+    if invoice is None:
+        text = f"{image.get('amount')} (minor units) on invoice {image.get('invoice_id')}"
+    else:
+        number, currency = invoice
+        amount = _shown("amount", image.get("amount"), {"currency": currency}, {})
+        text = f"{amount} on {short(number)}"
+    from crmcli.dates import format_local
+
+    paid_at = image.get("paid_at")
+    text += f", paid {format_local(paid_at) if isinstance(paid_at, str) else _NONE}"
+    if image.get("method"):
+        text += f" by {short(image.get('method'))}"
+    return text
 
 
 def _shown(key: str, value: Any, image: Mapping[str, Any], stages: Mapping[int, str]) -> str:

@@ -2,9 +2,9 @@
 
 :func:`find_person` gathers every row that is about one customer (or one lead): the
 customer, customers merged into it, the leads converted into it, their interactions, deals
-with items and stage changes, the quotes of those deals with their lines, tickets with
-their thread, reminders, and the same rows found in the audit trail after they were
-deleted.  :func:`export_person` reads them;
+with items and stage changes, the quotes of those deals with their lines, the deals'
+invoices with their payments, tickets with their thread, reminders, and the same rows found
+in the audit trail after they were deleted.  :func:`export_person` reads them;
 :func:`forget` erases the personal data in them (live rows, audit images, the command lines
 that typed them, the search index) and keeps anonymous figures, so reports stay true.
 """
@@ -183,6 +183,16 @@ def export_person(db: Database, customer_id: int) -> dict[str, Any]:
                 (quote["id"],),
             )
         )
+    invoices = _select(
+        db, f"SELECT * FROM invoices WHERE id {_IN} ORDER BY issued_on, id", rows["invoices"]
+    )
+    for invoice in invoices:
+        invoice["payments"] = list(
+            db.query(
+                "SELECT * FROM payments WHERE invoice_id = ? ORDER BY paid_at, id",
+                (invoice["id"],),
+            )
+        )
     tickets = _select(db, f"SELECT * FROM tickets WHERE id {_IN} ORDER BY id", rows["tickets"])
     for ticket in tickets:
         ticket["events"] = list(
@@ -218,6 +228,7 @@ def export_person(db: Database, customer_id: int) -> dict[str, Any]:
         ),
         "deals": deals,
         "quotes": quotes,
+        "invoices": invoices,
         "tickets": tickets,
         "reminders": _select(
             db, f"SELECT * FROM reminders WHERE id {_IN} ORDER BY due_at, id", rows["reminders"]

@@ -139,6 +139,26 @@ def parse_rule(text: str, anchor_local: datetime, *, field: str = FIELD) -> str:
     return rule
 
 
+_STEP_UNITS = {"DAILY": "days", "WEEKLY": "weeks", "MONTHLY": "months", "YEARLY": "years"}
+
+
+def parse_step(text: str, *, field: str = FIELD) -> tuple[int, str]:
+    """A plain step between dates, read with the same phrases as a reminder's ``--every``
+    (``month``, ``monthly``, ``2 weeks``, ``every 3 months``, ``quarterly``, ``yearly``):
+    ``(count, unit)`` with unit days, weeks, months or years.  Day-of-week rules and hours
+    are refused: a payment schedule steps by whole days or more."""
+    norm = " ".join(text.split()).lower()
+    if not norm:
+        raise _bad(text, "no step given; try month, 2 weeks, quarterly", field)
+    if "=" in norm or norm.startswith(("rrule", "dtstart")):
+        raise _bad(text, "give a step such as month, 2 weeks or quarterly, not an RRULE", field)
+    parts = _phrase_parts(norm, text, field)
+    unit = _STEP_UNITS.get(parts["FREQ"])
+    if unit is None or _BY_PARTS.intersection(parts):
+        raise _bad(text, "a step of days, weeks, months or years, e.g. month or 2 weeks", field)
+    return int(parts.get("INTERVAL", "1")), unit
+
+
 def _phrase_parts(norm: str, text: str, field: str) -> dict[str, str]:
     """``daily``, ``every 3 weeks``, ``every other month``, ``every weekday``,
     ``every mon,thu`` -> RRULE parts."""
