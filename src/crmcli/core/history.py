@@ -375,6 +375,8 @@ def _quote_summary(image: Mapping[str, Any]) -> str:
     label = f"{short(number)} v{version}" if version not in (None, 1) else short(number)
     total = _shown("amount", image.get("total"), image, {})
     return f"{label} for deal {image.get('deal_id')}: {total}, {short(image.get('status'))}"
+
+
 def _payment(image: Mapping[str, Any], invoices: Invoices | None) -> str:
     """``500.00 EUR on INV-2026-0007, paid 2026-11-20T03:00:00Z by cash``."""
     invoice = invoices(image.get("invoice_id")) if invoices is not None else None
