@@ -461,7 +461,8 @@ HEADINGS = {
     "interactions": "Total", "deals_won": "Won", "deals_lost": "Lost",
     "avg_order_value": "Avg order", "avg_per_customer": "Per customer",
     "days_1_30": "1-30", "days_31_60": "31-60", "days_61_90": "61-90", "over_90": "Over 90",
-    "oldest_due": "Oldest due", "first_day": "From", "last_day": "To", "dso_days": "DSO days",
+    "oldest_due": "Oldest due", "first_day": "From", "last_day": "To", "dso_days": "DSO",
+    "receivables": "Owed",
 }  # fmt: skip
 
 # In a summary card, the counts that are as of now (the rest covers the range).
