@@ -421,16 +421,12 @@ DROP: dict[tuple[str, str], tuple[str, ...]] = {
     ("activity", "periods"): ("deals_lost", "deals_won", "notes"),
     ("sales", "averages"): ("deals", "customers"),
     ("receivables", "ageing"): ("invoices",),
+    # the younger ages go first: what is long overdue stays on screen
     ("receivables", "customers"): (
-        "oldest_due",
-        "invoices",
-        "days_1_30",
-        "days_31_60",
-        "days_61_90",
-        "current",
+        "oldest_due", "invoices", "current", "days_1_30", "days_31_60", "days_61_90",
     ),
     ("receivables", "dso"): ("first_day", "last_day", "days"),
-}
+}  # fmt: skip
 HIDDEN = frozenset({"position", "step"})
 TEXT = frozenset({"stage", "name", "reason", "period", "month", "source", "priority",
                   "last_contact", "currency", "age", "oldest_due", "first_day",
