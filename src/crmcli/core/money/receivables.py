@@ -50,28 +50,27 @@ COLLECTED_COLUMNS = ("period", "currency", "payments", "collected")
 
 
 def owed_sql(day: str, end: str) -> str:
-    """A CTE ``owed``: the invoices owed at the end of local day ``:{day}`` (``:{end}``: the
-    UTC instant that follows it) with what is still owed and the days past due.
+    """CTEs ending with ``owed``: the invoices owed at the end of local day ``:{day}``
+    (``:{end}``: the UTC instant that follows it) with what is still owed and the days past
+    due.
 
     An invoice marked paid before ``:{end}`` owes nothing then (its last payment settled
-    it), so only open invoices and those paid later are read."""
-    paid = (
-        f"coalesce((SELECT sum(p.amount) FROM payments p "
-        f"WHERE p.invoice_id = i.id AND p.paid_at < :{end}), 0)"
-    )
-    return f"""owed AS MATERIALIZED (
+    it), so only open invoices and those paid later are read: one pass over the invoices
+    (``+issued_on``: a scan, not a million lookups through the date index), each summing its
+    payments from the covering index on (invoice_id, paid_at, amount).  Materialized in two
+    steps so that the sum is worked out once per invoice."""
+    return f"""unpaid AS MATERIALIZED (
+  SELECT i.id, i.deal_id, i.currency, i.due_date,
+         i.amount - coalesce((SELECT sum(p.amount) FROM payments p
+                              WHERE p.invoice_id = i.id AND p.paid_at < :{end}), 0) AS owed
+  FROM invoices i
+  WHERE (i.status = 'open' OR (i.status = 'paid' AND i.paid_at >= :{end}))
+    AND +i.issued_on <= :{day}
+),
+owed AS MATERIALIZED (
   SELECT id, deal_id, currency, due_date, owed,
          CAST(julianday(:{day}) - julianday(due_date) AS INTEGER) AS late
-  FROM (
-    SELECT i.id, i.deal_id, i.currency, i.due_date, i.amount - {paid} AS owed
-    FROM invoices i
-    WHERE i.status = 'open' AND i.issued_on <= :{day}
-    UNION ALL
-    SELECT i.id, i.deal_id, i.currency, i.due_date, i.amount - {paid} AS owed
-    FROM invoices i
-    WHERE i.status = 'paid' AND i.paid_at >= :{end} AND i.issued_on <= :{day}
-  )
-  WHERE owed > 0
+  FROM unpaid WHERE owed > 0
 )"""
 
 
@@ -123,15 +122,16 @@ GROUP BY c.id, o.currency
 ORDER BY o.currency, sum(o.owed) DESC, c.id
 """
 
-# Receivables at the end of the range over what was invoiced in it, times its days.
+# Receivables at the end of the range over what was invoiced in it, times its days.  The
+# invoices of the range in one pass (``+issued_on``): over a year, a scan beats the lookups.
 DSO_SQL = f"""
 WITH {owed_sql("last_day", "last_end")},
 held AS (SELECT currency, sum(owed) AS receivables FROM owed GROUP BY currency),
 billed AS (
   SELECT currency, sum(amount) AS invoiced, min(issued_on) AS first
   FROM invoices
-  WHERE status <> 'void' AND issued_on >= coalesce(:first_day, '0000-01-01')
-    AND issued_on <= :last_day
+  WHERE status <> 'void' AND +issued_on >= coalesce(:first_day, '0000-01-01')
+    AND +issued_on <= :last_day
   GROUP BY currency
 ),
 cur AS (SELECT currency FROM held UNION SELECT currency FROM billed),
@@ -151,15 +151,20 @@ FROM spans ORDER BY currency
 
 
 def collected_sql(by: str) -> str:
-    """Payments per local period of the range and currency (zero rows for quiet periods)."""
+    """Payments per local period of the range and currency (zero rows for quiet periods).
+
+    Invoice by invoice (CROSS JOIN keeps that order): each reads its payments of the range
+    from the covering index on (invoice_id, paid_at, amount).  The other way round, through
+    the index on paid_at, every payment costs a lookup of its row and of its invoice: ten
+    times slower on a year of a million payments."""
     return f"""
 WITH RECURSIVE paid AS MATERIALIZED (
   SELECT {period_start_sql(by, "lt")} AS pstart, currency, count(*) AS payments,
          sum(amount) AS collected
   FROM (
     SELECT {local_sql("p.paid_at")} AS lt, i.currency, p.amount
-    FROM payments p JOIN invoices i ON i.id = p.invoice_id
-    WHERE p.paid_at >= :start AND p.paid_at < :end AND i.status <> 'void'
+    FROM invoices i CROSS JOIN payments p ON p.invoice_id = i.id
+    WHERE i.status <> 'void' AND p.paid_at >= :start AND p.paid_at < :end
   )
   GROUP BY 1, 2
 ),
