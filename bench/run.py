@@ -3,7 +3,8 @@
     python bench/run.py [--runs R] [--only customers|sales] [--markdown] [--rebuild]
                         [--customers N] [--import-rows ROWS] [--workdir DIR]
                         [--sales-customers N] [--deals N] [--interactions N]
-                        [--reminders N] [--tickets N] [--import-runs R] [--edit-ids N]
+                        [--reminders N] [--tickets N] [--invoices N] [--payments N]
+                        [--import-runs R] [--edit-ids N]
 
 Every figure is a ratio (SPEC section 7): a command's median wall time over R runs (after one
 warm-up, commands interleaved) against a floor measured on the same machine in the same run --
@@ -20,8 +21,9 @@ version and the schema; ``--rebuild`` makes them again):
   memory against the build's import of N rows.
 * sales (``--only sales`` runs it alone): 200,000 customers imported with ``crm customer
   import``, then 1,000,000 deals with their stage history, 2,000,000 interactions, 100,000
-  reminders and 50,000 tickets inserted through the schema's triggers (search index, audit)
-  inside crm's command bookkeeping.  Timed: ``crm deal pipeline`` and ``deal list``, ``crm
+  reminders, 50,000 tickets, 500,000 invoices of the won deals and 1,000,000 payments
+  (bench/receivables.py) inserted through the schema's triggers (search index, audit) inside
+  crm's command bookkeeping.  Timed: ``crm deal pipeline`` and ``deal list``, ``crm
   remind due`` on a quiet and a busy day, every ``crm report``, start-up of ``crm --help`` and
   of a page of ``customer list``, a search and ``customer show`` of the busiest customer, an
   import of 100,000 rows into a copy of the database (``--import-runs``, default 3: each run
@@ -30,7 +32,7 @@ version and the schema; ``--rebuild`` makes them again):
 
 With both databases cached the whole run takes about 12 minutes on two cores (the customers
 part 4, the sales part 8); building them the first time adds about 4 minutes for the
-customers database and 10 for the sales database (3.6 GiB).
+customers database and 12 for the sales database (4.3 GiB).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import receivables  # bench/receivables.py, beside this script
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO / "bench" / "data"
 DEFAULT_CRM = REPO / ".venv" / "bin" / "crm"
@@ -67,7 +71,7 @@ SHELL_ALLOWANCE_S = 0.010  # SPEC 7: queries the shell answers in under 10 ms ge
 RARE_WORD = "kumquat"  # in about one interaction in a thousand (and always in the first)
 RARE_EVERY = 997
 COMMON_WORD = "nguyen"  # the family name of about 30 % of the customers
-SALES_GENERATOR_VERSION = 3  # bump when the generated sales data change
+SALES_GENERATOR_VERSION = 4  # bump when the generated sales data change
 SALES_CUSTOMERS = 200_000
 SALES_DEALS = 1_000_000
 DEAL_BATCH = 10_000
@@ -1086,12 +1090,14 @@ def build_sales(
     rebuild: bool,
     service: tuple[int, int] = (SERVICE_REMINDERS, SERVICE_TICKETS),
     interactions: int = SALES_INTERACTIONS,
+    billing: tuple[int, int] = (receivables.SALES_INVOICES, receivables.SALES_PAYMENTS),
 ) -> dict[str, Any]:
     """The cached "sales" database: ``customers`` imported with ``crm customer import``,
-    then ``deals`` over them with their stage history, ``interactions`` with them and the
-    service data (built if needed, like build())."""
+    then ``deals`` over them with their stage history, ``interactions`` with them, the
+    service data and the invoices and payments (built if needed, like build())."""
     reminders, tickets = service
-    name = f"sales-{customers}-{deals}-{interactions}-{reminders}-{tickets}"
+    invoices, payments = billing
+    name = f"sales-{customers}-{deals}-{interactions}-{reminders}-{tickets}-{invoices}-{payments}"
     db = workdir / f"{name}.db"
     meta_path = workdir / f"{name}.json"
     source = source_fingerprint()
@@ -1101,7 +1107,8 @@ def build_sales(
                 or meta.get("customers") != customers or meta.get("deals") != deals
                 or meta.get("interactions") != interactions
                 or meta.get("service", {}).get("reminders") != reminders
-                or meta.get("service", {}).get("tickets") != tickets):  # fmt: skip
+                or meta.get("service", {}).get("tickets") != tickets
+                or meta.get("billing") != [invoices, payments]):  # fmt: skip
             log(f"the cached {db} was made by another generator: building it again")
         elif schema(db) != schema(empty):
             log(f"the cached {db} has an older schema than crm makes today: building it again")
@@ -1149,6 +1156,13 @@ def build_sales(
     start = time.perf_counter()
     counts = insert_service(conn, customers, deals, reminders, tickets, now)
     service_s = time.perf_counter() - start
+    log(f"adding {invoices:,} invoices and {payments:,} payments")
+    start = time.perf_counter()
+    billed = receivables.insert_receivables(conn, invoices, payments, now, begin_command,
+                                            end_command)  # fmt: skip
+    billed["seconds"] = time.perf_counter() - start
+    log(f"{billed['invoices']:,} invoices, {billed['payments']:,} payments in "
+        f"{billed['seconds']:.1f} s")  # fmt: skip
     log("checking the search index against the interactions it must hold")
     start = time.perf_counter()
     search_problems = search_index_problems(conn)
@@ -1190,6 +1204,8 @@ def build_sales(
         "interactions_seconds": interactions_s,
         "service": counts,
         "service_seconds": service_s,
+        "billing": [invoices, payments],
+        "receivables": billed,
         "search_check_seconds": check_s,
         "now": now,
         "build_seconds": time.perf_counter() - started,
@@ -1756,7 +1772,9 @@ def due_measures(tools: Tools, meta: dict[str, Any], runs: int) -> tuple[list[Ro
     return rows, notes
 
 
-REPORTS = ("pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity")
+REPORTS = (
+    "pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity", "receivables",
+)  # fmt: skip
 
 
 def report_sql(db: Path) -> dict[str, str]:
@@ -1784,6 +1802,7 @@ def report_sql(db: Path) -> dict[str, str]:
         ),
         "tickets": reports_service.tickets_sql(this_year, now),
         "activity": reports_service.activity_sql(this_year, "month", today),
+        "receivables": receivables.report_queries(today),
     }
     return {
         name: ";\n".join(inline_params(sql, params).strip() for sql, params in parts.values())
@@ -2316,6 +2335,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help=f"tickets in the sales database (default {SERVICE_TICKETS:,})",
     )
     parser.add_argument(
+        "--invoices",
+        type=int,
+        default=receivables.SALES_INVOICES,
+        metavar="N",
+        help=f"invoices in the sales database (default {receivables.SALES_INVOICES:,})",
+    )
+    parser.add_argument(
+        "--payments",
+        type=int,
+        default=receivables.SALES_PAYMENTS,
+        metavar="N",
+        help=f"payments in the sales database (default {receivables.SALES_PAYMENTS:,})",
+    )
+    parser.add_argument(
         "--import-runs",
         type=int,
         default=IMPORT_RUNS,
@@ -2360,6 +2393,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.customers < 10 or args.runs < 1:
         parser.error("--customers must be at least 10 and --runs at least 1")
+    if args.invoices < 0 or args.payments < 0:
+        parser.error("--invoices and --payments must be at least 0")
     if args.sales_customers < 1 or args.deals < 1 or args.interactions < 0:
         parser.error("--sales-customers and --deals must be at least 1, --interactions 0")
     if args.import_runs < 1 or args.edit_ids < 1:
@@ -2398,6 +2433,10 @@ def reproduce(args: argparse.Namespace, python: Path) -> str:
         argv += ["--reminders", str(args.reminders)]
     if args.tickets != SERVICE_TICKETS:
         argv += ["--tickets", str(args.tickets)]
+    if args.invoices != receivables.SALES_INVOICES:
+        argv += ["--invoices", str(args.invoices)]
+    if args.payments != receivables.SALES_PAYMENTS:
+        argv += ["--payments", str(args.payments)]
     if args.only != "customers":
         if args.import_runs != IMPORT_RUNS:
             argv += ["--import-runs", str(args.import_runs)]
@@ -2481,10 +2520,10 @@ def sales_part(
     measures (start-up, search, show), the import into it and the batch edit."""
     meta = build_sales(
         tools, workdir, args.sales_customers, args.deals, empty, args.rebuild,
-        (args.reminders, args.tickets), args.interactions,
+        (args.reminders, args.tickets), args.interactions, (args.invoices, args.payments),
     )  # fmt: skip
     rows, warnings, counts = sales_measures(tools, meta, args.runs)
-    notes = warnings + sales_notes(meta, counts, same=not warnings)
+    notes = warnings + sales_notes(meta, counts, same=not warnings) + receivables.notes(meta)
     for part_rows, part_notes in (
         due_measures(tools, meta, args.runs),
         report_measures(tools, meta, args.runs),

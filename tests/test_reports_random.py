@@ -293,8 +293,31 @@ def expected_sales(rows: Rows, rng: Range, by: str) -> dict[str, Any]:
          "share_pct": pct(count, lost_all)}
         for reason, count in ranked
     ]  # fmt: skip
+    # Averages over the range per currency: won deals with an amount, their customers.
+    won_by: dict[str, list[dict]] = defaultdict(list)
+    for d in rows.closed(rng, ("won",)):
+        if d["amount"] is not None:
+            won_by[d["currency"]].append(d)
+    averages = []
+    for currency in sorted(won_by):
+        deals = won_by[currency]
+        value = sum(d["amount"] for d in deals)
+        buyers = len({d["customer_id"] for d in deals})
+        averages.append({
+            "currency": currency, "deals": len(deals), "won_value": value, "customers": buyers,
+            "avg_order_value": half_up(value, len(deals)),
+            "avg_per_customer": half_up(value, buyers),
+        })  # fmt: skip
     return {"report": "sales", **meta(rng), "by": by, "periods": periods,
-            "lost_reasons": lost_reasons}  # fmt: skip
+            "averages": averages, "lost_reasons": lost_reasons}  # fmt: skip
+
+
+def half_up(value: int, count: int) -> int:
+    """``value / count`` rounded half up, with exact fractions (no float)."""
+    from fractions import Fraction
+
+    exact = Fraction(value, count)
+    return int(exact + Fraction(1, 2)) if exact >= 0 else -int(-exact + Fraction(1, 2))
 
 
 def expected_leads(rows: Rows, rng: Range, by: str) -> dict[str, Any]:

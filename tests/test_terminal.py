@@ -37,7 +37,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _RULES = "│┃║|"  # the vertical lines of a table
 _MONEY = frozenset({"amount", "weighted", "total", "unit_price", "won_value", "avg_won",
-                    "price", "value", "balance"})  # fmt: skip
+                    "price", "value", "balance", "avg_order_value", "avg_per_customer", "owed",
+                    "current", "days_1_30", "days_31_60", "days_61_90", "over_90", "invoiced",
+                    "receivables", "collected"})  # fmt: skip
 
 
 def commands() -> list[tuple[str, ...]]:
@@ -308,7 +310,7 @@ def test_the_commands_are_found() -> None:
     assert every <= names
     assert {n for n in names if n.startswith("report ")} == {
         "report pipeline", "report forecast", "report sales", "report leads",
-        "report customers", "report tickets", "report activity",
+        "report customers", "report tickets", "report activity", "report receivables",
     }  # fmt: skip
 
 
@@ -442,3 +444,55 @@ def test_declared_priorities_and_kinds_win(monkeypatch: pytest.MonkeyPatch) -> N
     out = io.StringIO()
     emit(rows, ("id", "value"), "table", out=out, kinds={"value": "text"})
     assert "│ DMY   │" in out.getvalue()  # left-aligned text, not a right-aligned amount
+
+
+@pytest.fixture(scope="session")
+def owing_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with invoices on its won deals, some partly paid, in every age."""
+    import shutil
+
+    from crmcli.core.money import invoices
+    from crmcli.db import open_db
+
+    db = tmp_path_factory.mktemp("owing") / "owing.db"
+    shutil.copy(demo_db, db)
+    conn = open_db(db, create=False)
+    try:
+        won = conn.query(
+            "SELECT d.id, d.amount FROM deals d JOIN stages s ON s.id = d.stage_id "
+            "WHERE s.kind = 'won' AND d.amount > 0 ORDER BY d.id"
+        )
+        with conn.write(["test", "invoices"]):
+            for n, deal in enumerate(won):
+                due = f"2026-{(n % 11) + 1:02d}-15"
+                number = invoices.create(conn, deal["id"], deal["amount"], due,
+                                         issued_on=f"2026-{(n % 11) + 1:02d}-01")  # fmt: skip
+                if n % 3:
+                    invoices.add_payment(conn, number, deal["amount"] // 3,
+                                         at=f"2026-{(n % 11) + 1:02d}-20T03:00:00Z")  # fmt: skip
+    finally:
+        conn.close()
+    return db
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_receivables_with_invoices_hold_at_every_width(owing_db: Path, width: int) -> None:
+    from rich.cells import cell_len
+
+    env = base_env(owing_db)
+    args = ["report", "receivables"]
+    code, lines, messages = in_pty(args, width, env)
+    assert code == 0, "\n".join(lines) + messages
+    done = subprocess.run([CRM, *args, "-f", "json"], capture_output=True, text=True, env=env,
+                          timeout=60, check=True)  # fmt: skip
+    document = json.loads(done.stdout)  # not `plain`: its cache holds the demo's report
+    assert document["ageing"] and document["customers"] and document["collected"]
+    assert not [line for line in lines if cell_len(line) > width]
+    text = "\n".join(lines)
+    assert "Owed at 2026-11-23 by days past due" in text and "█" in text
+    broken = split_tokens(lines, set(tokens(document)))
+    assert not broken, f"split across lines: {broken}\n{text}"
+    assert not letter_per_line(lines), text
+    if width >= 80:
+        for heading in header_lines(lines):
+            assert len(heading) == 1, text

@@ -17,7 +17,9 @@ from crmcli.cli.report import SECTIONS
 from crmcli.db import open_db
 from tests.conftest import crm_bin, dump
 
-REPORTS = ("pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity")
+REPORTS = (
+    "pipeline", "forecast", "sales", "leads", "customers", "tickets", "activity", "receivables",
+)  # fmt: skip
 
 
 def ok(result) -> str:
@@ -76,7 +78,8 @@ def check_empty_document(name: str, stdout: str) -> None:
 
 
 MAIN = {"pipeline": "stages", "forecast": "months", "sales": "periods", "leads": "groups",
-        "customers": "top", "tickets": "summary", "activity": "periods"}  # fmt: skip
+        "customers": "top", "tickets": "summary", "activity": "periods",
+        "receivables": "ageing"}  # fmt: skip
 HEADERS = {name: "\t".join(SECTIONS[name][MAIN[name]]) + "\n" for name in REPORTS}
 HEADERS["leads"] = HEADERS["leads"].replace("\tperiod", "")  # by source, the default
 
@@ -97,8 +100,9 @@ def test_an_empty_database_says_so_on_stderr_and_prints_a_parsable_nothing(
 
 # The sections that cover the range only (the others are as of now: open tickets, at risk).
 PERIOD_SECTIONS = {
-    "sales": ("periods", "lost_reasons"), "leads": ("groups",), "activity": ("periods",),
-    "customers": ("top",), "tickets": ("satisfaction", "unhappy"), "pipeline": ("funnel",),
+    "sales": ("periods", "averages", "lost_reasons"), "leads": ("groups",),
+    "activity": ("periods",), "customers": ("top",), "tickets": ("satisfaction", "unhappy"),
+    "pipeline": ("funnel",),
 }  # fmt: skip
 
 

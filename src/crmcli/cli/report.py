@@ -1,4 +1,5 @@
-"""``crm report …``: pipeline, forecast, sales, leads, customers, tickets, activity.
+"""``crm report …``: pipeline, forecast, sales, leads, customers, tickets, activity,
+receivables.
 
 The figures come from SQL (:mod:`crmcli.core.reports`); this module parses the options and
 shows the sections: rich tables with bars on a terminal, plain records otherwise.
@@ -12,14 +13,19 @@ import typer
 from crmcli.cli.options import FormatOpt, RawOpt, database, fmt_of, group, info, opt
 from crmcli.core import reports as core
 from crmcli.core import reports_service as service
+from crmcli.core.money import receivables as owed
 
-app = group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity.")
+app = group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity, receivables.")
 
 # The sections of each report and their columns (checked before the database is read).
 SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "pipeline": {"stages": core.PIPELINE_COLUMNS, "funnel": core.FUNNEL_COLUMNS},
     "forecast": {"months": core.FORECAST_COLUMNS},
-    "sales": {"periods": core.SALES_COLUMNS, "lost_reasons": core.LOST_REASON_COLUMNS},
+    "sales": {
+        "periods": core.SALES_COLUMNS,
+        "averages": core.AVERAGES_COLUMNS,
+        "lost_reasons": core.LOST_REASON_COLUMNS,
+    },
     "leads": {"groups": ("source", "period", *core.LEADS_COLUMNS)},
     "customers": {
         "top": service.TOP_COLUMNS,
@@ -34,6 +40,12 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "unhappy": service.UNHAPPY_COLUMNS,
     },
     "activity": {"periods": service.ACTIVITY_COLUMNS},
+    "receivables": {
+        "ageing": owed.AGEING_COLUMNS,
+        "customers": owed.CUSTOMER_COLUMNS,
+        "dso": owed.DSO_COLUMNS,
+        "collected": owed.COLLECTED_COLUMNS,
+    },
 }
 
 
@@ -78,12 +90,16 @@ def _chosen(report: str, section: str | None, out: str) -> str | None:
     return section
 
 
-def _range(db: Any, start: str | None, end: str | None, period: str | None, default: str) -> Any:
+def _range(
+    db: Any, start: str | None, end: str | None, period: str | None, default: str,
+    today: Any = None,
+) -> Any:  # fmt: skip
+    """The report's range; periods and phrases count from ``today`` (default: today)."""
     from crmcli.clock import today_local
     from crmcli.core.periods import resolve
     from crmcli.core.settings import load
 
-    return resolve(start, end, period, default=default, today=today_local(),
+    return resolve(start, end, period, default=default, today=today or today_local(),
                    order=load(db).date_order)  # fmt: skip
 
 
@@ -277,6 +293,50 @@ def activity(
     show(service.activity(db, _range(db, start, end, period, "this-year"), by), out, None, raw)
 
 
+@app.command("receivables")
+def receivables(
+    as_of: Annotated[
+        str | None, opt("The day the figures are as of (default: today): 2026-06-30.", "--as-of")
+    ] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = None,
+    by: Annotated[str, opt("Collected per month (default), quarter or year.")] = "month",
+    section: Annotated[str | None, _sectionopt("receivables", "ageing")] = None,
+    fmt: FormatOpt = None,
+    raw: RawOpt = False,
+) -> None:
+    """What customers owe by days past due; days sales outstanding; collected.
+
+    Per currency and per customer: the invoices owed at the end of the --as-of day (not
+    void, issued by then, less the payments made by then), current or 1-30, 31-60, 61-90,
+    over 90 days past due.  Days sales outstanding (owed at the end of the range / invoiced
+    in it × its days) and the payments collected per period cover the range, which ends on
+    --as-of at the latest (default: the year of --as-of).
+
+    Example: crm report receivables --as-of 2026-06-30 --by quarter
+    """
+    out = fmt_of(fmt)
+    chosen = _chosen("receivables", section, out)
+    by = _by(by, owed.RECEIVABLES_BY)
+    _check_period(period)
+    db = database()
+    day = _as_of(db, as_of)
+    rng = _range(db, start, end, period, "this-year", today=day)
+    show(owed.receivables(db, rng, day, by), out, chosen, raw)
+
+
+def _as_of(db: Any, text: str | None) -> Any:
+    from crmcli.clock import today_local
+
+    if text is None:
+        return today_local()
+    from crmcli.core.settings import load
+    from crmcli.dates import parse_date
+
+    return parse_date(text, order=load(db).date_order, field="--as-of")
+
+
 # -- output -------------------------------------------------------------------------------
 
 
@@ -334,7 +394,9 @@ def write_document(report: core.Report) -> None:
 
 
 # Columns holding minor units of the row's currency.
-MONEY = frozenset({"total", "weighted", "won_value", "avg_won"})
+MONEY = frozenset({"total", "weighted", "won_value", "avg_won", "avg_order_value",
+                   "avg_per_customer", "owed", "current", "days_1_30", "days_31_60",
+                   "days_61_90", "over_90", "invoiced", "receivables", "collected"})  # fmt: skip
 # A bar drawn next to a section: (report, section) -> (column, fixed scale or None).
 BARS: dict[tuple[str, str], tuple[str, float | None]] = {
     ("pipeline", "funnel"): ("reached", None),
@@ -343,6 +405,8 @@ BARS: dict[tuple[str, str], tuple[str, float | None]] = {
     ("leads", "groups"): ("conversion_pct", 100.0),
     ("activity", "periods"): ("interactions", None),
     ("tickets", "satisfaction"): ("tickets", None),
+    ("receivables", "ageing"): ("owed", None),
+    ("receivables", "collected"): ("collected", None),
 }
 # On a narrow terminal these columns go first (in this order), then the others from the right.
 DROP: dict[tuple[str, str], tuple[str, ...]] = {
@@ -355,10 +419,18 @@ DROP: dict[tuple[str, str], tuple[str, ...]] = {
     ("customers", "at_risk"): ("open_deals", "won_deals"),
     ("tickets", "unhappy"): ("reopened", "low_scores"),
     ("activity", "periods"): ("deals_lost", "deals_won", "notes"),
-}
+    ("sales", "averages"): ("deals", "customers"),
+    ("receivables", "ageing"): ("invoices",),
+    # the younger ages go first: what is long overdue stays on screen
+    ("receivables", "customers"): (
+        "oldest_due", "invoices", "current", "days_1_30", "days_31_60", "days_61_90",
+    ),
+    ("receivables", "dso"): ("first_day", "last_day", "days"),
+}  # fmt: skip
 HIDDEN = frozenset({"position", "step"})
 TEXT = frozenset({"stage", "name", "reason", "period", "month", "source", "priority",
-                  "last_contact", "currency"})  # fmt: skip
+                  "last_contact", "currency", "age", "oldest_due", "first_day",
+                  "last_day"})  # fmt: skip
 TABLE_ROWS_MAX = 200
 BAR_WIDTH = 16
 BAR_MIN = 4  # narrower than this, a bar says nothing: it is left out
@@ -383,6 +455,10 @@ HEADINGS = {
     "previous_buyers": "Buyers before", "median_hours_to_resolve": "Median hours to resolve",
     "mean_hours_to_resolve": "Mean hours to resolve", "first_line_pct": "Solved at tier 1",
     "interactions": "Total", "deals_won": "Won", "deals_lost": "Lost",
+    "avg_order_value": "Avg order", "avg_per_customer": "Per customer",
+    "days_1_30": "1-30", "days_31_60": "31-60", "days_61_90": "61-90", "over_90": "Over 90",
+    "oldest_due": "Oldest due", "first_day": "From", "last_day": "To", "dso_days": "DSO",
+    "receivables": "Owed",
 }  # fmt: skip
 
 # In a summary card, the counts that are as of now (the rest covers the range).

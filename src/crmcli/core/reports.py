@@ -54,6 +54,9 @@ SALES_COLUMNS = (
     "median_days_to_win", "mean_days_to_win",
 )  # fmt: skip
 LOST_REASON_COLUMNS = ("rank", "reason", "lost", "share_pct")
+AVERAGES_COLUMNS = (
+    "currency", "deals", "won_value", "customers", "avg_order_value", "avg_per_customer",
+)  # fmt: skip
 LEADS_COLUMNS = (
     "leads", "contacted", "qualified", "converted", "lost", "conversion_pct",
     "median_days_to_convert",
@@ -387,12 +390,35 @@ GROUP BY d.lost_reason
 ORDER BY lost DESC, reason
 """
     values = series_values(rng, by, today)
-    return {"periods": bind(periods_sql, values), "lost_reasons": bind(reasons_sql, values)}
+    return {
+        "periods": bind(periods_sql, values),
+        "averages": bind(AVERAGES_SQL, values),
+        "lost_reasons": bind(reasons_sql, values),
+    }
+
+
+# Per currency over the whole range, the won deals with an amount: average order value
+# (won value / those deals) and average revenue per customer (won value / the customers
+# they belong to), rounded half up like ``avg_won``.
+AVERAGES_SQL = """
+WITH won AS MATERIALIZED (
+  SELECT d.customer_id, d.currency, d.amount FROM deals d
+  WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'won')
+    AND d.closed_at >= :start AND d.closed_at < :end AND d.amount IS NOT NULL
+)
+SELECT currency, count(*) AS deals, sum(amount) AS won_value,
+       count(DISTINCT customer_id) AS customers,
+       (sum(amount) + count(*) / 2) / count(*) AS avg_order_value,
+       (sum(amount) + count(DISTINCT customer_id) / 2) / count(DISTINCT customer_id)
+         AS avg_per_customer
+FROM won GROUP BY currency ORDER BY currency
+"""
 
 
 def sales(db: Database, rng: Range, by: str = "month") -> Report:
     queries = sales_sql(rng, by, _today())
     periods = run(db, queries["periods"])
+    averages = run(db, queries["averages"])
     reasons = run(db, queries["lost_reasons"])
     when = f"({rng.describe()})"
     return Report(
@@ -405,6 +431,13 @@ def sales(db: Database, rng: Range, by: str = "month") -> Report:
                 SALES_COLUMNS,
                 periods,
                 None if _has(periods, "currency") else f"no deals won or lost {when}",
+            ),
+            Section(
+                "averages",
+                f"Averages of the deals won {when}",
+                AVERAGES_COLUMNS,
+                averages,
+                None if averages else f"no deals won with an amount {when}",
             ),
             Section(
                 "lost_reasons",
