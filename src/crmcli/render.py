@@ -192,7 +192,7 @@ ID, DATE, TIME, MONEY, PERCENT, NUMBER, CODE, PHONE, TEXT = (
 )  # fmt: skip
 KINDS = (ID, DATE, TIME, MONEY, PERCENT, NUMBER, CODE, PHONE, TEXT)
 _RIGHT = frozenset({ID, MONEY, PERCENT, NUMBER})  # right-aligned: digits line up
-_MONEY_NAMES = frozenset({"amount", "value", "total", "weighted", "balance", "price",
+_MONEY_NAMES = frozenset({"amount", "value", "total", "weighted", "balance", "price", "net",
                           "unit_price", "won_value", "avg_won", "paid", "due_amount"})  # fmt: skip
 _PERCENT_NAMES = frozenset({"probability", "percent", "rate"})
 _CODE_NAMES = frozenset({"status", "stage", "type", "priority", "source", "currency", "kind",
