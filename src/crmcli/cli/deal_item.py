@@ -244,9 +244,9 @@ def item_delivered(
 def item_list(deal_id: DealArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """A deal's line items and their totals (subtotal, discounts, tax per rate, total).
 
-    -f json is one object: {"deal_id", "currency", "items": [...], "totals": {...}};
-    tsv, csv and jsonl give one row per item; amounts in minor units, rates in basis
-    points (10% = 1000).
+    -f json is one object with deal_id, currency, items (a list) and totals (subtotal,
+    discount, net, taxes per rate, tax, total); tsv, csv and jsonl give a row per item.
+    Amounts are in minor units, rates in basis points (10% = 1000).
 
     Example: crm deal item list 7
 
