@@ -74,7 +74,6 @@ def for_table(items: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             row["discount"] = ""
         row["tax"] = format_rate(item["tax_bp"])
         row["net"] = _money(item["net"], currency)
-        row["delivered_at"] = (item["delivered_at"] or "")[:10]  # the day is enough here
         yield row
 
 
@@ -93,9 +92,9 @@ def total_rows(totals: dict[str, Any], currency: str) -> list[dict[str, Any]]:
 
 
 def kinds() -> dict[str, str]:
-    from crmcli.render import DATE, MONEY, PERCENT
+    from crmcli.render import MONEY, PERCENT
 
-    return {"discount": MONEY, "tax": PERCENT, "delivered_at": DATE}
+    return {"discount": MONEY, "tax": PERCENT}
 
 
 @item_app.command("add")
@@ -235,7 +234,7 @@ def item_delivered(
     if ids.many:
         batch_info("Delivered", "line item", ids)
     elif changed:
-        info(f"Item {ids[0]} delivered {when}")
+        info(f"Item {ids[0]} marked delivered")
     else:
         info(f"Item {ids[0]} was already delivered")
 

@@ -66,10 +66,10 @@ def due(
     out = None if fmt is None else fmt_of(fmt)
     if out == "ids" and core.record_of(kinds) is None:
         raise UsageError(
-            "-f ids: due items name reminders, tickets, deals, customers and leads by their "
-            "ids; choose kinds of one record with --kind (reminder; ticket; deal,payment,"
-            "contract; birthday,cadence; lead; delivery), or use -f tsv (kind and id in "
-            "columns)"
+            "-f ids: due items name reminders, tickets, deals, customers, leads and line "
+            "items by their ids; choose kinds of one record with --kind (reminder; ticket; "
+            "deal,payment,contract; birthday,cadence; lead; delivery), or use -f tsv (kind "
+            "and id in columns)"
         )
     db = database()
     items = core.collect(db, within=within, kinds=kinds)
