@@ -35,13 +35,24 @@ TABLE_DROP = ("delivered_at", "supplier", "unit", "discount", "tax")  # narrow t
 TOTAL_COLUMNS = ("totals", "amount")
 
 DealArg = Annotated[int, typer.Argument(metavar="DEAL", help="Deal id.", show_default=False)]
-Unit = Annotated[str | None, opt("Unit of the quantity: pcs, hours, licence, m² …")]
+
+
+def named(help_text: str, metavar: str, *names: str) -> Any:
+    """An option with its own placeholder (``--tax RATE``)."""
+    return typer.Option(*names, help=help_text, metavar=metavar, show_default=False)
+
+
+Unit = Annotated[str | None, named("Unit of the quantity: pcs, hours, licence, m² …", "UNIT")]
 Discount = Annotated[
-    str | None, opt("Discount on the line: a percentage (10%) or an amount (50, '200.000 VND').")
+    str | None,
+    named(
+        "Discount on the line: a percentage (10%) or an amount (50, '200.000 VND').",
+        "PERCENT|AMOUNT",
+    ),  # fmt: skip
 ]
-Tax = Annotated[str | None, opt("Tax rate of the line (VAT): 0, 5%, 8%, 10%, 8.5% …")]
-Supplier = Annotated[str | None, opt("Who supplies it (for the order).")]
-Delivery = Annotated[str | None, opt("Delivery date: 2026-12-15, 'in 2 weeks', friday …")]
+Tax = Annotated[str | None, named("Tax rate of the line (VAT): 0, 5%, 8%, 10%, 8.5%.", "RATE")]
+Supplier = Annotated[str | None, named("Who supplies it (for the order).", "TEXT")]
+Delivery = Annotated[str | None, named("Delivery date: 2026-12-15, 'in 2 weeks', friday …", "DATE")]
 
 
 def _config(db: Any) -> Any:
@@ -102,11 +113,11 @@ def item_add(
     deal_id: DealArg,
     product: Annotated[str, typer.Argument(help="Product or service.", show_default=False)],
     quantity: Annotated[
-        str | None, typer.Argument(metavar="[QTY]", help="Quantity (or --qty).", show_default=False)
+        str | None, typer.Argument(metavar="QTY", help="Quantity (or --qty).", show_default=False)
     ] = None,
     unit_price: Annotated[
         str | None,
-        typer.Argument(metavar="[PRICE]", help="Unit price (or --price).", show_default=False),
+        typer.Argument(metavar="PRICE", help="Unit price (or --price).", show_default=False),
     ] = None,
     qty: Annotated[str | None, opt("Quantity, a whole number (default 1).", "--qty", "-q")] = None,
     price: Annotated[
@@ -150,8 +161,10 @@ def item_add(
 @item_app.command("edit")
 def item_edit(
     item_ids: Annotated[list[str], ids_argument("Line item")],
-    product: Annotated[str | None, opt("Product or service.")] = None,
-    quantity: Annotated[str | None, opt("Quantity, a whole number.", "--quantity", "--qty")] = None,
+    product: Annotated[str | None, named("Product or service.", "TEXT")] = None,
+    quantity: Annotated[
+        str | None, named("Quantity, a whole number.", "N", "--quantity", "--qty")
+    ] = None,
     price: Annotated[str | None, opt("Unit price in the deal's currency.", "--price")] = None,
     unit: Unit = None,
     discount: Discount = None,

@@ -69,7 +69,7 @@ def check_quantity(raw: str | int, *, field: str = "--qty") -> int:
     return int(text)
 
 
-def _price(raw: str, currency: str, config: Config, field: str) -> int:
+def _price(raw: str, currency: str, field: str) -> int:
     """Money in the deal's ``currency`` (a code of another one, or more decimals than the
     currency has, is refused)."""
     from crmcli.money import parse_money
@@ -95,7 +95,7 @@ def prepare(raw: Mapping[str, str | None], currency: str, config: Config) -> dic
         elif name == "quantity":
             values["quantity"] = check_quantity(text)
         elif name == "price":
-            values["unit_price"] = _price(text, currency, config, "--price")
+            values["unit_price"] = _price(text, currency, "--price")
         elif name == "unit":
             values["unit"] = clean(text, field="--unit", limit=UNIT_MAX, required=True,
                                    multiline=False)  # fmt: skip
@@ -104,7 +104,7 @@ def prepare(raw: Mapping[str, str | None], currency: str, config: Config) -> dic
                 values["discount_bp"] = parse_rate(text, field="--discount")
                 values["discount_amount"] = None
             else:
-                values["discount_amount"] = _price(text, currency, config, "--discount")
+                values["discount_amount"] = _price(text, currency, "--discount")
                 values["discount_bp"] = None
         elif name == "tax":
             values["tax_bp"] = parse_rate(text, field="--tax", maximum=MAX_TAX_BP)
