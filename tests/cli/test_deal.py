@@ -213,8 +213,8 @@ def test_items_make_the_amount(crm, customer, db_path: Path) -> None:
     assert first.stdout == "1\n" and "45,000,000 VND" in first.stderr
     new_id(crm("deal", "item", "add", str(deal_id), "Mouse", "--qty", "2", "--price", "250000"))
     assert shown(crm, deal_id)["amount"] == 45_500_000
-    items = json.loads(crm("deal", "item", "list", str(deal_id), "-f", "json").stdout)
-    assert [(i["product"], i["quantity"], i["unit_price"], i["total"]) for i in items] == [
+    items = json.loads(crm("deal", "item", "list", str(deal_id), "-f", "json").stdout)["items"]
+    assert [(i["product"], i["quantity"], i["unit_price"], i["net"]) for i in items] == [
         ("Laptop X1", 2, 22_500_000, 45_000_000),
         ("Mouse", 2, 250_000, 500_000),
     ]

@@ -361,3 +361,42 @@ def test_bad_kind_is_a_usage_error(crm, an) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "--kind" in result.stderr and "reminder" in result.stderr
+
+
+def item(crm, deal: int, product: str, *args: str) -> int:
+    return new_id(crm("deal", "item", "add", str(deal), product, "2", "100", *args))
+
+
+def test_deliveries_due_until_delivered_and_not_of_lost_deals(crm, an) -> None:
+    deal = new_id(crm("deal", "add", "Office network", "-c", str(an)))
+    late = item(crm, deal, "Router", "--delivery", "2026-11-20", "--supplier", "Minh Phát")
+    today = item(crm, deal, "Switch", "--delivery", "2026-11-23", "--unit", "pcs")
+    later = item(crm, deal, "Cable", "--delivery", "2026-11-25")
+    item(crm, deal, "Installation")  # no delivery date: never due
+    lost = new_id(crm("deal", "add", "Lost one", "-c", str(an)))
+    item(crm, lost, "Printer", "--delivery", "2026-11-10")
+    assert crm("deal", "lost", str(lost), "--reason", "price").exit_code == 0
+    got = [(i["kind"], i["id"], i["status"], i["deal_id"]) for i in items(crm)]
+    assert got == [("delivery", late, "overdue", deal), ("delivery", today, "today", deal)]
+    assert lines(crm) == [
+        "2026-11-20        overdue  deliver 2 × Router (Minh Phát) for deal 1: Office network"
+        " — customer 1 Nguyễn Văn An",
+        "2026-11-23        today    deliver 2 pcs Switch for deal 1: Office network"
+        " — customer 1 Nguyễn Văn An",
+    ]
+    assert [i["id"] for i in items(crm, "--within", "3d")] == [late, today, later]
+    # The ids are line items: piped into `deal item delivered`, the reminders stop.
+    ids = due(crm, "--kind", "delivery", "-f", "ids").stdout
+    assert ids == f"{late}\n{today}\n"
+    done = crm("deal", "item", "delivered", "-", input=ids)
+    assert done.exit_code == 0, done.stderr
+    assert lines(crm) == []
+    assert [i["id"] for i in items(crm, "--within", "3d")] == [later]
+
+
+def test_delivery_ids_do_not_mix_with_deal_ids(crm, an) -> None:
+    deal = new_id(crm("deal", "add", "Late", "-c", str(an), "--close", "2026-11-10"))
+    item(crm, deal, "Router", "--delivery", "2026-11-20")
+    refused = crm("remind", "due", "--kind", "deal,delivery", "-f", "ids")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert "delivery" in refused.stderr and refused.stderr.count("\n") == 1

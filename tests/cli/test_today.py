@@ -21,6 +21,7 @@ from tests.conftest import crm_bin, dump
 PARTS = [
     "reminders", "birthdays", "deals", "tickets", "leads", "payments", "contacts", "contracts",
 ]  # fmt: skip
+PARTS += ["deliveries"]
 KEYS = ["date", *PARTS, "pipeline", "won_this_month"]
 
 
@@ -69,6 +70,7 @@ def test_json_is_one_object_with_every_part(crm, morning) -> None:
     assert list(doc) == KEYS
     assert doc["date"] == "2026-11-23"
     got = {part: [(i["kind"], i["id"], i["status"]) for i in doc[part]] for part in PARTS}
+    assert got.pop("deliveries") == []  # test_deliveries_overdue_and_today
     assert got == {
         "reminders": [("reminder", 1, "overdue"), ("reminder", 2, "today")],
         "birthdays": [("birthday", morning["binh"], "today"), ("birthday", morning["an"], "in 3d")],
@@ -210,3 +212,23 @@ def test_cron_environment(db_path: Path, tmp_path: Path) -> None:
         "birthdays", "birthday", "1", "2026-11-23", "today", "birthday: Đặng Quốc Bảo turns 41",
     ]  # fmt: skip
     assert run.stderr == b""
+
+
+def test_deliveries_overdue_and_today(crm) -> None:
+    an = int(crm("customer", "add", "An").stdout)
+    deal = int(crm("deal", "add", "Office network", "-c", str(an)).stdout)
+    for product, day in (("Router", "2026-11-22"), ("Switch", "2026-11-23"),
+                         ("Cable", "2026-11-24")):  # fmt: skip
+        added = crm("deal", "item", "add", str(deal), product, "1", "10", "--delivery", day)
+        assert added.exit_code == 0, added.stderr
+    doc = document(crm)
+    assert [(i["kind"], i["id"], i["status"]) for i in doc["deliveries"]] == [
+        ("delivery", 1, "overdue"), ("delivery", 2, "today"),
+    ]  # fmt: skip
+    assert doc["deliveries"][0]["text"] == "deliver 1 × Router for deal 1: Office network"
+    rows = list(csv.DictReader(io.StringIO(today(crm, "-f", "tsv").stdout), delimiter="\t"))
+    assert [(r["part"], r["id"]) for r in rows if r["kind"] == "delivery"] == [
+        ("deliveries", "1"), ("deliveries", "2"),
+    ]  # fmt: skip
+    table = today(crm, "-f", "table").stdout
+    assert "Deliveries, overdue and today (2)" in table and "Cable" not in table

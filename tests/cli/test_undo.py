@@ -130,6 +130,12 @@ WRITERS: dict[str, list[list[str]]] = {
     "deal item add": [["deal", "item", "add", "1", "Chuột", "--qty", "20", "--price",
                        "200.000 VND"]],
     "deal item remove": [["deal", "item", "remove", "2"]],
+    "deal item edit": [
+        ["deal", "item", "edit", "1", "--discount", "5%", "--tax", "10%", "--unit", "cái",
+         "--supplier", "Phong Vũ", "--delivery", "2026-12-01"],
+        ["deal", "item", "edit", "1", "2", "--price", "1.000.000 VND", "--unset", "unit"],
+    ],
+    "deal item delivered": [["deal", "item", "delivered", "1", "2", "--at", "yesterday"]],
     "ticket open": [["ticket", "open", "2", "Máy in kẹt giấy", "--priority", "urgent"]],
     "ticket comment": [["ticket", "comment", "1", "Khách gửi ảnh lỗi 📷"]],
     "ticket escalate": [["ticket", "escalate", "1", "--note", "cần kỹ sư"]],

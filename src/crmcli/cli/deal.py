@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli.deal_item import item_app
 from crmcli.cli.options import (
     FormatOpt,
     LimitOpt,
@@ -31,11 +32,12 @@ from crmcli.core import deals as core
 
 app = group("Deals through configurable stages, line items, and the pipeline board.")
 stages_app = typer.Typer(rich_markup_mode=None)  # bare `crm deal stages` lists them
-item_app = group("Line items (product, quantity, price): a deal with items is worth their sum.")
 
 TABLE_COLUMNS = ("id", "title", "customer", "stage", "value", "probability", "close_date")
 TABLE_DROP = ("probability", "stage", "customer")  # on a narrow terminal, these go first
-ITEM_TABLE_COLUMNS = ("id", "position", "product", "quantity", "price", "total")
+# The order lines under a deal's card, then their totals.
+ITEM_TABLE_COLUMNS = ("id", "product", "quantity", "unit", "price", "net", "supplier",
+                      "delivery_date", "delivered_at")  # fmt: skip
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Deal id.", show_default=False)]
 IdsArg = Annotated[list[str], ids_argument("Deal")]
@@ -157,10 +159,12 @@ def list_(
 
 @app.command("show")
 def show(deal_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """Show deals: every field, their line items and their stage history.
+    """Show deals: every field, their order lines with the totals, and their stage history.
 
     Example: crm deal show 7    (several: crm deal show 7 8, or ids on stdin: -)
     """
+    from crmcli.cli.deal_item import TOTAL_COLUMNS, total_rows
+    from crmcli.cli.deal_item import for_table as for_items
     from crmcli.render import emit_records
 
     ids, records = shown_records(deal_ids, core.show)
@@ -168,20 +172,23 @@ def show(deal_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
         return
     out = fmt_of(fmt)
     columns: tuple[str, ...] = core.COLUMNS
+    totals = False
     if out == "table":
         records = list(for_table(records))
         columns = tuple("value" if c == "amount" else c for c in core.COLUMNS if c != "currency")
         for record in records:
-            for item in record["items"]:
-                item["price"] = _money(item["unit_price"], item["currency"])
-                item["total"] = _money(item["total"], item["currency"])
+            record["items"] = list(for_items(record["items"]))
+            if record["totals"]:
+                totals = True
+                record["order_totals"] = total_rows(record["totals"], record["currency"])
     emit_records(
         records,
         out,
         many=ids.many,
         columns=columns,
         sections={
-            "items": ("Line items", ITEM_TABLE_COLUMNS),
+            "items": ("Order lines", ITEM_TABLE_COLUMNS),
+            **({"order_totals": ("Totals", TOTAL_COLUMNS)} if totals else {}),
             "history": ("Stage history", core.HISTORY_COLUMNS),
         },
         raw=raw,
@@ -477,61 +484,6 @@ def stages_remove(
 
 
 app.add_typer(stages_app, name="stages")
-
-
-@item_app.command("add")
-def item_add(
-    deal_id: IdArg,
-    product: Annotated[str, typer.Argument(help="Product or service.", show_default=False)],
-    qty: Annotated[str, opt("Quantity (a whole number).", "--qty", "-q")] = "1",
-    price: Annotated[str, opt("Unit price, in the deal's currency.", "--price", "-p")] = "0",
-) -> None:
-    """Add a line item to a deal; prints its id.  The deal's amount becomes the items' sum.
-
-    Example: crm deal item add 7 "Laptop X1" --qty 20 --price "22.500.000 VND"
-    """
-    db = database()
-    config = _config(db)
-    quantity = core.check_quantity(qty)
-    with db.write():
-        item_id = core.add_item(db, deal_id, product, quantity, price, config)
-        deal = core.get(db, deal_id)
-    print(item_id)
-    info(f"Added item {item_id}; deal {deal_id} is now {_money(deal['amount'], deal['currency'])}")
-
-
-@item_app.command("list")
-def item_list(deal_id: IdArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
-    """List a deal's line items.
-
-    Example: crm deal item list 7
-    """
-    from crmcli.render import emit
-
-    rows = core.items(database(), deal_id)
-    out = fmt_of(fmt)
-    if out == "table":
-        for row in rows:
-            row["price"] = _money(row["unit_price"], row["currency"])
-            row["total"] = _money(row["total"], row["currency"])
-    emit(rows, core.ITEM_COLUMNS, out, table_columns=ITEM_TABLE_COLUMNS, raw=raw,
-         empty_message=f"deal {deal_id} has no line items")  # fmt: skip
-
-
-@item_app.command("remove")
-def item_remove(
-    item_id: Annotated[int, typer.Argument(metavar="ITEM", help="Item id.", show_default=False)],
-) -> None:
-    """Remove a line item; the deal's amount is the sum of the items left.
-
-    Example: crm deal item remove 12
-    """
-    db = database()
-    with db.write():
-        row = core.remove_item(db, item_id)
-        deal = core.get(db, row["deal_id"])
-    value = _money(deal["amount"], deal["currency"]) or "no amount"
-    info(f"Removed item {item_id} ({row['product']}); deal {deal['id']} is now {value}")
 
 
 app.add_typer(item_app, name="item")

@@ -33,7 +33,7 @@ def due(
             "-k",
             metavar="KIND",
             help="Only these kinds (repeatable or comma-separated): reminder, ticket, deal, "
-            "invoice (or payment), contract, birthday, cadence, lead.",
+            "invoice (or payment), contract, birthday, cadence, lead, delivery.",
             show_default=False,
         ),
     ] = None,
@@ -48,12 +48,14 @@ def due(
     Reminders, birthdays, customers past their contact cadence, leads not contacted for
     stale_lead_days, open deals past their close date, invoices due (with what is still
     owed), contracts
-    whose notice (contract_notice_days before they end) has begun, tickets past due.
+    whose notice (contract_notice_days before they end) has begun, tickets past due,
+    line items not delivered by their delivery date (deals not lost).
     Later items only with --within.  Prints nothing when nothing is due, so cron mails
     nothing.  In a crontab: 0 8 * * * crm remind due
 
     An item's id is the id of its kind's record (invoices: the invoice; contracts: the deal;
-    birthdays and cadences: the customer), so -f ids needs --kind kinds of one record.
+    birthdays and cadences: the customer; deliveries: the line item), so -f ids needs
+    --kind kinds of one record.
 
     Example: crm remind due --within 3d
 
@@ -65,9 +67,10 @@ def due(
     out = None if fmt is None else fmt_of(fmt)
     if out == "ids" and core.record_of(kinds) is None:
         raise UsageError(
-            "-f ids: due items name reminders, tickets, deals, invoices, customers and leads by "
-            "their ids; choose kinds of one record with --kind (reminder; ticket; invoice; "
-            "deal,contract; birthday,cadence; lead), or use -f tsv (kind and id in columns)"
+            "-f ids: due items name reminders, tickets, deals, invoices, customers, leads and "
+            "line items by their ids; choose kinds of one record with --kind (reminder; "
+            "ticket; invoice; deal,contract; birthday,cadence; lead; delivery), or use -f tsv "
+            "(kind and id in columns)"
         )
     db = database()
     items = core.collect(db, within=within, kinds=kinds)

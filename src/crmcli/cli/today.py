@@ -24,7 +24,7 @@ def today(fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     Overdue and today's reminders, birthdays this week, deals past or near their close
     date, tickets past due or near their SLA, stale leads, payments due, customers due a
     contact, contracts to renew, and the day's numbers (the open pipeline and what was
-    won this month, per currency).
+    won this month, per currency).  Also line items to deliver, overdue or due today.
 
     On a terminal only the parts with something in them are shown.  -f json is one object
     with a list per part, every part always there; tsv, csv and jsonl give a row per item

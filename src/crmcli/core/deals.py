@@ -18,7 +18,6 @@ from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
 from crmcli.text import NAME_MAX, NOTE_MAX, SHORT_MAX, clean
 
 STAGE_NAME_MAX = 50
-ITEM_QUANTITY_MAX = 1_000_000_000
 
 # Fields a user sets with add/edit (amount and currency come from one --amount value).
 DATE_FIELDS = ("close_date", "contract_start", "contract_end", "payment_due")
@@ -35,8 +34,6 @@ COLUMNS = (
 )  # fmt: skip
 STAGE_COLUMNS = ("id", "name", "position", "probability", "kind", "deals")
 HISTORY_COLUMNS = ("changed_at", "from_stage", "to_stage")
-ITEM_COLUMNS = ("id", "deal_id", "position", "product", "quantity", "unit_price", "total",
-                "currency")  # fmt: skip
 PIPELINE_COLUMNS = (
     "stage", "position", "probability", "currency", "deals", "total", "weighted", "overdue",
 )  # fmt: skip
@@ -460,18 +457,16 @@ FROM deal_stage_changes h
 LEFT JOIN stages f ON f.id = h.from_stage_id JOIN stages t ON t.id = h.to_stage_id
 WHERE h.deal_id = ? ORDER BY h.at, h.id
 """
-ITEMS_SQL = """
-SELECT i.id, i.deal_id, i.position, i.product, i.quantity, i.unit_price,
-       i.quantity * i.unit_price AS total, d.currency
-FROM deal_items i JOIN deals d ON d.id = i.deal_id
-WHERE i.deal_id = ? ORDER BY i.position, i.id
-"""
 
 
 def show(db: Database, deal_id: int) -> dict[str, Any]:
-    """One deal with its stage history and line items."""
+    """One deal with its stage history, line items (the order) and their totals."""
+    from crmcli.core.money import items as order
+    from crmcli.core.money.totals import totals
+
     record = get(db, deal_id)
-    record["items"] = list(db.query(ITEMS_SQL, (deal_id,)))
+    record["items"] = order.rows(db, deal_id)
+    record["totals"] = totals(record["items"]) if record["items"] else None
     record["history"] = list(db.query(HISTORY_SQL, (deal_id,)))
     return record
 
@@ -564,7 +559,7 @@ def update(
             values["currency"] = current["currency"]
     if "amount" in values and _has_items(db, deal_id):
         raise UsageError(
-            f"deal {deal_id} has line items: its amount is their sum (crm deal item …)"
+            f"deal {deal_id} has line items: its amount is their total (crm deal item …)"
         )
     if "title" in values and not values["title"]:
         raise InvalidValue("title", "", "must not be empty")
@@ -671,72 +666,40 @@ def delete(db: Database, deal_id: int) -> dict[str, Any]:
     return deal
 
 
-# -- line items ---------------------------------------------------------------------------
+# -- line items (crmcli.core.money.items: unit, discount, tax, supplier, delivery) -----------
 
 
 def check_quantity(raw: str | int) -> int:
-    text = str(raw).strip().replace("_", "")
-    if not (text.isdecimal() and len(text) <= 18) or not 0 < int(text) <= ITEM_QUANTITY_MAX:
-        raise InvalidValue("--qty", raw, "must be a whole number from 1 to 1,000,000,000")
-    return int(text)
+    from crmcli.core.money.items import check_quantity as check
 
-
-def _sync_amount(db: Database, deal_id: int) -> int | None:
-    """Set the deal's amount to the sum of its items (``None`` when it has none left)."""
-    from crmcli.money import MAX_AMOUNT
-
-    total = db.scalar(
-        "SELECT sum(quantity * unit_price) FROM deal_items WHERE deal_id = ?", (deal_id,)
-    )
-    if total is not None and total > MAX_AMOUNT:
-        raise InvalidValue("--price", total, "the deal's total is too large")
-    db.execute(
-        "UPDATE deals SET amount = ?, updated_at = ? WHERE id = ? AND amount IS NOT ?",
-        (total, _now(), deal_id, total),
-    )
-    return None if total is None else int(total)
+    return check(raw)
 
 
 def add_item(
     db: Database, deal_id: int, product: str, quantity: int, price: str, config: Config
 ) -> int:
-    """A line item on the deal; the deal's amount becomes the sum of its items."""
-    from crmcli.money import MAX_AMOUNT
+    """A line item on the deal (product, quantity, unit price); the deal's amount becomes
+    its items' total."""
+    from crmcli.core.money import items as order
 
     deal = get(db, deal_id)
-    name = clean(product, field="product", limit=NAME_MAX, required=True, multiline=False)
-    amount, currency = check_amount(price, config, currency=deal["currency"], field="--price")
-    if currency != deal["currency"]:
-        raise InvalidValue(
-            "--price", price, f"deal {deal_id} is in {deal['currency']}, not {currency}"
-        )
-    qty = check_quantity(quantity)
-    if amount * qty > MAX_AMOUNT:
-        raise InvalidValue("--price", price, "quantity × price is too large")
-    position = db.scalar(
-        "SELECT coalesce(max(position), 0) + 1 FROM deal_items WHERE deal_id = ?", (deal_id,)
-    )
-    cur = db.execute(
-        "INSERT INTO deal_items (uid, deal_id, position, product, quantity, unit_price, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (str(uuid.uuid4()), deal_id, position, name, qty, amount, _now()),
-    )
-    _sync_amount(db, deal_id)
-    return int(cur.lastrowid or 0)
+    values = order.prepare({"product": product, "quantity": str(quantity), "price": price},
+                           deal["currency"], config)  # fmt: skip
+    return order.add(db, deal_id, values)
 
 
 def items(db: Database, deal_id: int) -> list[dict[str, Any]]:
+    """The deal's items, each with its gross, discount and net."""
+    from crmcli.core.money import items as order
+
     get(db, deal_id)
-    return list(db.query(ITEMS_SQL, (deal_id,)))
+    return order.rows(db, deal_id)
 
 
 def remove_item(db: Database, item_id: int) -> dict[str, Any]:
-    row = db.one("SELECT id, deal_id, product FROM deal_items WHERE id = ?", (item_id,))
-    if row is None:
-        raise NotFound("line item", item_id)
-    db.execute("DELETE FROM deal_items WHERE id = ?", (item_id,))
-    _sync_amount(db, row["deal_id"])
-    return row
+    from crmcli.core.money import items as order
+
+    return order.remove(db, item_id)
 
 
 # -- the pipeline -------------------------------------------------------------------------

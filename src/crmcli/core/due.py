@@ -5,6 +5,7 @@ not contacted for ``stale_lead_days``; open deals past their close date; open in
 (with what is still owed); contracts ending within ``contract_notice_days``; open tickets
 past their due time.  Each is one indexed query (the benchmark runs the same SQL in the
 ``sqlite3`` shell), so a morning with nothing due costs a few index probes.
+Also: line items not delivered by their delivery date (deals not lost).
 
 An item is due when its time falls before the horizon: the end of today, or further when
 ``--within`` looks ahead.  Instants (reminders, tickets) compare in UTC; calendar dates
@@ -23,7 +24,9 @@ COLUMNS = (
     "kind", "id", "due", "status", "text", "who", "customer_id", "lead_id", "deal_id",
     "ticket_id",
 )  # fmt: skip
+KINDS: tuple[str, ...]
 KINDS = ("reminder", "ticket", "deal", "invoice", "contract", "birthday", "cadence", "lead")
+KINDS += ("delivery",)  # line items to deliver (crm deal item)
 # Other names --kind accepts: payments due were deals' lines before they became invoices.
 KIND_ALIASES = {"payment": "invoice"}
 # The record an item's ``id`` names: contracts are deals, birthdays and contact cadences
@@ -32,6 +35,7 @@ RECORDS = {
     "reminder": "reminder", "ticket": "ticket", "deal": "deal", "invoice": "invoice",
     "contract": "deal", "birthday": "customer", "cadence": "customer", "lead": "lead",
 }  # fmt: skip
+RECORDS["delivery"] = "item"  # a delivery names its line item (crm deal item delivered ID)
 
 OPEN_LEAD_STATUSES = ("new", "contacted", "qualified")
 MAX_LOOKAHEAD_DAYS = 366
@@ -74,6 +78,16 @@ FROM deals d JOIN customers c ON c.id = d.customer_id
 WHERE d.contract_end IS NOT NULL AND d.contract_end >= ? AND d.contract_end <= ?
   AND +d.stage_id IN (SELECT id FROM stages WHERE kind = 'won')
 ORDER BY d.contract_end, d.id
+"""
+# Items still to deliver by their date, of deals not lost: the partial index
+# deal_items_delivery holds exactly the undelivered dated items.
+DELIVERIES_SQL = """
+SELECT i.id, i.product, i.quantity, i.unit, i.supplier, i.delivery_date, d.id, d.title,
+       d.customer_id, c.name AS customer
+FROM deal_items i JOIN deals d ON d.id = i.deal_id JOIN customers c ON c.id = d.customer_id
+WHERE i.delivery_date IS NOT NULL AND i.delivered_at IS NULL AND i.delivery_date <= ?
+  AND +d.stage_id NOT IN (SELECT id FROM stages WHERE kind = 'lost')
+ORDER BY i.delivery_date, i.id
 """
 BIRTHDAYS_SQL = """
 SELECT id, name, birthday FROM customers
@@ -168,6 +182,7 @@ def queries(window: Window) -> list[tuple[str, str, list[Any]]]:
         ("birthday", BIRTHDAYS_SQL.format(marks=", ".join("?" * len(marks))), list(marks)),
         ("cadence", CADENCE_SQL, [horizon]),
         ("lead", LEADS_SQL, [lead_cutoff]),
+        ("delivery", DELIVERIES_SQL, [last_day]),
     ]
 
 
@@ -439,6 +454,18 @@ def _leads(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
         )  # fmt: skip
 
 
+def _deliveries(window: Window, rows: Iterable[Sequence[Any]]) -> Iterable[Item]:
+    """``deliver 3 × Router (Minh Phát) for deal 12: Office network``."""
+    for iid, product, quantity, unit, supplier, day, did, title, cid, customer in rows:
+        amount = f"{quantity} {unit}" if unit else f"{quantity} ×"
+        source = f" ({supplier})" if supplier else ""
+        yield _item(
+            "delivery", iid, day, day, window,
+            f"deliver {amount} {product}{source} for deal {did}: {title}",
+            _customer(cid, customer), customer_id=cid, deal_id=did,
+        )  # fmt: skip
+
+
 _RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 _ITEMS = {
     "reminder": _reminders,
@@ -449,6 +476,7 @@ _ITEMS = {
     "birthday": _birthdays,
     "cadence": _cadence,
     "lead": _leads,
+    "delivery": _deliveries,
 }
 
 

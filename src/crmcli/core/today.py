@@ -66,6 +66,7 @@ PARTS = (
     Part("payments", f"Payments due within {NEAR_DAYS} days", ("invoice",), _near),
     Part("contacts", "Customers due a contact", ("cadence",), _due_today),
     Part("contracts", "Contracts to renew (notice begun)", ("contract",), _due_today),
+    Part("deliveries", "Deliveries, overdue and today", ("delivery",), _due_today),
 )
 KEYS = ("date", *(p.name for p in PARTS), *NUMBERS)
 
