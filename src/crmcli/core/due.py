@@ -24,18 +24,19 @@ COLUMNS = (
     "kind", "id", "due", "status", "text", "who", "customer_id", "lead_id", "deal_id",
     "ticket_id",
 )  # fmt: skip
-KINDS: tuple[str, ...]
-KINDS = ("reminder", "ticket", "deal", "invoice", "contract", "birthday", "cadence", "lead")
-KINDS += ("delivery",)  # line items to deliver (crm deal item)
+KINDS = (
+    "reminder", "ticket", "deal", "invoice", "contract", "birthday", "cadence", "lead",
+    "delivery",  # line items to deliver (crm deal item)
+)  # fmt: skip
 # Other names --kind accepts: payments due were deals' lines before they became invoices.
 KIND_ALIASES = {"payment": "invoice"}
 # The record an item's ``id`` names: contracts are deals, birthdays and contact cadences
-# are customers.
+# are customers, deliveries are line items.
 RECORDS = {
     "reminder": "reminder", "ticket": "ticket", "deal": "deal", "invoice": "invoice",
     "contract": "deal", "birthday": "customer", "cadence": "customer", "lead": "lead",
+    "delivery": "item",  # its line item: crm deal item delivered ID
 }  # fmt: skip
-RECORDS["delivery"] = "item"  # a delivery names its line item (crm deal item delivered ID)
 
 OPEN_LEAD_STATUSES = ("new", "contacted", "qualified")
 MAX_LOOKAHEAD_DAYS = 366
