@@ -204,6 +204,7 @@ READ_ONLY: dict[str, list[str]] = {
     "report customers": ["report", "customers"],
     "report tickets": ["report", "tickets"],
     "report activity": ["report", "activity"],
+    "report receivables": ["report", "receivables", "-f", "json"],
     "customer export-person": ["customer", "export-person", "1"],
     "quote list": ["quote", "list", "--status", "open,expired"],
     "quote show": ["quote", "show", "Q-2026-0001", "-f", "json"],

@@ -36,8 +36,9 @@ stages_app = typer.Typer(rich_markup_mode=None)  # bare `crm deal stages` lists 
 TABLE_COLUMNS = ("id", "title", "customer", "stage", "value", "probability", "close_date")
 TABLE_DROP = ("probability", "stage", "customer")  # on a narrow terminal, these go first
 # The order lines under a deal's card, then their totals.
-ITEM_TABLE_COLUMNS = ("id", "product", "quantity", "unit", "price", "net", "supplier",
-                      "delivery_date", "delivered_at")  # fmt: skip
+# On a narrow terminal the later columns leave first: what to deliver, and when, stays.
+ITEM_TABLE_COLUMNS = ("id", "product", "quantity", "unit", "net", "delivery_date", "supplier",
+                      "delivered_at", "price")  # fmt: skip
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Deal id.", show_default=False)]
 IdsArg = Annotated[list[str], ids_argument("Deal")]
