@@ -20,7 +20,7 @@ from typing import Any
 from crmcli.errors import DatabaseError, NotFound
 
 APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
-SCHEMA_VERSION = 7  # len(migrations.MIGRATIONS); a test keeps them equal
+SCHEMA_VERSION = 8  # len(migrations.MIGRATIONS); a test keeps them equal
 BUSY_TIMEOUT_MS = 5_000
 BUSY_TIMEOUT_UNATTENDED_MS = 60_000  # cron and scripts can afford to wait longer
 BUSY_TIMEOUT_ENV = "CRM_BUSY_TIMEOUT"  # seconds to wait for another writer, overriding both
@@ -349,6 +349,11 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     from crmcli.dates import utc_now_iso
     from crmcli.migrations import MIGRATIONS
 
+    # Foreign keys off while migrating (the pragma cannot change inside a transaction):
+    # SQLite's procedure for rebuilding a table drops the old one, which must not delete or
+    # null what points at it.  Every key is checked before the commit instead.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA legacy_alter_table = ON")
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Re-read under the write lock: another process may have migrated meanwhile.
@@ -367,6 +372,12 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
                 (version, step.__name__, utc_now_iso()),
             )
             conn.execute(f"PRAGMA user_version = {version}")
+        broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+        if broken is not None:
+            raise DatabaseError(
+                f"the upgrade to schema {latest} would leave a broken link ({broken[0]} row "
+                f"{broken[1]} to {broken[2]}); nothing was changed"
+            )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -375,3 +386,6 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
             except sqlite3.Error:
                 pass  # the error that stopped the migration is the one to report
         raise
+    finally:
+        conn.execute("PRAGMA legacy_alter_table = OFF")
+        conn.execute("PRAGMA foreign_keys = ON")

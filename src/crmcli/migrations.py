@@ -896,3 +896,162 @@ def m007_deal_payments_to_invoices(conn: sqlite3.Connection) -> None:
     ]
     for sql in statements:
         conn.execute(sql)
+
+
+CONSENT_CHANNELS = ("email", "sms")
+CONSENT_STATUSES = ("yes", "no")  # no row: unknown
+TEMPLATE_KINDS = ("marketing", "transactional")
+SEND_STATUSES = ("sent", "failed", "skipped")
+INTERACTION_COLUMNS_V8 = [*INTERACTION_COLUMNS, "lead_id", "campaign_id"]
+CONSENT_COLUMNS = ["id", "customer_id", "channel", "status", "source", "at", "created_at"]
+SEGMENT_COLUMNS = ["id", "name", "criteria", "description", "created_at", "updated_at"]
+TEMPLATE_COLUMNS = [
+    "id", "name", "channel", "kind", "subject", "body", "html", "created_at", "updated_at",
+]  # fmt: skip
+CAMPAIGN_COLUMNS = ["id", "uid", "name", "template_id", "channel", "kind", "created_at"]
+SEND_COLUMNS = [
+    "id", "campaign_id", "customer_id", "ref", "channel", "address", "status", "reason",
+    "message_id", "interaction_id", "attempts", "at",
+]  # fmt: skip
+NPS_COLUMNS = ["id", "customer_id", "score", "comment", "at", "created_at"]
+
+
+def rebuild_table(conn: sqlite3.Connection, table: str, edit: Callable[[str], str]) -> None:
+    """Rebuild ``table`` from its ``CREATE TABLE`` text changed by ``edit``: SQLite's own
+    procedure for changes ``ALTER TABLE`` cannot make (a CHECK constraint): create the new
+    table, copy the rows, drop the old one, rename, and recreate its indexes and triggers.
+    Runs inside the migration's transaction with foreign keys off (``db.migrate``), so
+    dropping the old table deletes nothing that points at it; ``db.migrate`` checks every
+    foreign key before it commits."""
+    (old_sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    new_sql = edit(old_sql)
+    if new_sql == old_sql:
+        raise RuntimeError(f"rebuild of {table}: the edit changed nothing")
+    head = f"CREATE TABLE {table} ("
+    if not new_sql.startswith(head):
+        raise RuntimeError(f"rebuild of {table}: unexpected schema text")
+    temporary = f"_new_{table}"
+    others = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL ORDER BY type, name",
+        (table,),
+    ).fetchall()
+    columns = ", ".join(f'"{row[1]}"' for row in conn.execute(f'PRAGMA table_info("{table}")'))
+    conn.execute(f"CREATE TABLE {temporary} (" + new_sql[len(head) :])
+    conn.execute(f"INSERT INTO {temporary} ({columns}) SELECT {columns} FROM {table}")
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {temporary} RENAME TO {table}")
+    for (sql,) in others:
+        conn.execute(sql)
+
+
+@migration
+def m008_outreach(conn: sqlite3.Connection) -> None:
+    """Reaching customers: consent per customer and channel, segments (stored criteria),
+    message templates, campaigns and their send log (one row per campaign, recipient and
+    reference: what makes a rerun send nothing twice), recommendation scores (NPS); SMS
+    interactions, linked to the campaign that sent them.
+
+    The interaction type list gains ``sms``: a CHECK constraint, which ``ALTER TABLE``
+    cannot change, so the table is rebuilt (:func:`rebuild_table`).  Not with sqlite-utils'
+    ``table.transform()``: it recreates a table from its own model of the columns, which
+    has no CHECK constraints, so every check on ``interactions`` would be lost."""
+    date_time = "CHECK ({col} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*')"
+    rebuild_table(
+        conn,
+        "interactions",
+        lambda sql: sql.replace(
+            "CHECK (type IN ('call', 'email', 'meeting', 'note'))",
+            "CHECK (type IN ('call', 'email', 'meeting', 'note', 'sms'))",
+        ),
+    )
+    statements = [
+        *(f"DROP TRIGGER interactions_audit_{a}" for a in ("insert", "update", "delete")),
+        "ALTER TABLE interactions ADD COLUMN campaign_id INTEGER "
+        "REFERENCES campaigns(id) ON DELETE SET NULL",
+        "CREATE INDEX interactions_campaign ON interactions (campaign_id) "
+        "WHERE campaign_id IS NOT NULL",
+        *audit_triggers("interactions", INTERACTION_COLUMNS_V8),
+        # Consent per customer and channel; no row is "unknown".  Its changes are the
+        # history (audit) of when and how it was given or withdrawn.
+        f"""CREATE TABLE consents (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL CHECK (channel IN {_in(CONSENT_CHANNELS)}),
+            status TEXT NOT NULL CHECK (status IN {_in(CONSENT_STATUSES)}),
+            source TEXT CHECK (source IS NULL OR length(source) <= 200),
+            at TEXT NOT NULL {date_time.format(col="at")},
+            created_at TEXT NOT NULL,
+            UNIQUE (customer_id, channel)
+        )""",
+        "CREATE INDEX consents_channel ON consents (channel, status, customer_id)",
+        """CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 100),
+            criteria TEXT NOT NULL CHECK (json_valid(criteria)),
+            description TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        f"""CREATE TABLE templates (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 100),
+            channel TEXT NOT NULL CHECK (channel IN {_in(CONSENT_CHANNELS)}),
+            kind TEXT NOT NULL CHECK (kind IN {_in(TEMPLATE_KINDS)}),
+            subject TEXT CHECK (channel = 'sms' OR subject IS NOT NULL),
+            body TEXT NOT NULL,
+            html TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        f"""CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 200),
+            template_id INTEGER REFERENCES templates(id) ON DELETE SET NULL,
+            channel TEXT NOT NULL CHECK (channel IN {_in(CONSENT_CHANNELS)}),
+            kind TEXT NOT NULL CHECK (kind IN {_in(TEMPLATE_KINDS)}),
+            created_at TEXT NOT NULL
+        )""",
+        # One row per campaign, recipient and reference (an invoice a reminder is about:
+        # 'invoice:12'; '' otherwise), written in the transaction that logs the message's
+        # interaction: a run killed half-way and started again skips what was sent.
+        f"""CREATE TABLE sends (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            ref TEXT NOT NULL DEFAULT '',
+            channel TEXT NOT NULL CHECK (channel IN {_in(CONSENT_CHANNELS)}),
+            address TEXT,
+            status TEXT NOT NULL CHECK (status IN {_in(SEND_STATUSES)}),
+            reason TEXT,
+            message_id TEXT,
+            interaction_id INTEGER REFERENCES interactions(id) ON DELETE SET NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            at TEXT NOT NULL,
+            UNIQUE (campaign_id, customer_id, ref)
+        )""",
+        "CREATE INDEX sends_customer ON sends (customer_id)",
+        "CREATE INDEX sends_interaction ON sends (interaction_id) WHERE interaction_id IS NOT NULL",
+        # A recommendation score: 0-6 detractors, 7-8 passives, 9-10 promoters.
+        f"""CREATE TABLE nps_scores (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+            comment TEXT,
+            at TEXT NOT NULL {date_time.format(col="at")},
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX nps_scores_customer ON nps_scores (customer_id, at)",
+        "CREATE INDEX nps_scores_at ON nps_scores (at)",
+    ]
+    statements += audit_triggers("consents", CONSENT_COLUMNS)
+    statements += audit_triggers("segments", SEGMENT_COLUMNS)
+    statements += audit_triggers("templates", TEMPLATE_COLUMNS)
+    statements += audit_triggers("campaigns", CAMPAIGN_COLUMNS)
+    statements += audit_triggers("sends", SEND_COLUMNS)
+    statements += audit_triggers("nps_scores", NPS_COLUMNS)
+    for sql in statements:
+        conn.execute(sql)

@@ -25,6 +25,9 @@ class Entity(StrEnum):
     setting = "setting"
     quote = "quote"
     invoice = "invoice"
+    segment = "segment"
+    template = "template"
+    campaign = "campaign"
 
 
 def _for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -36,7 +36,7 @@ _TAG = re.compile(r"[\w.:/+-]{1,50}\Z")
 _YEARLESS = re.compile(r"--\d\d-\d\d\Z")
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
-INTERACTION_TYPES = ("call", "email", "meeting", "note")
+INTERACTION_TYPES = ("call", "email", "meeting", "note", "sms")
 
 # Every column a listed customer carries, in output order (stable JSON field names).
 COLUMNS = (

@@ -33,6 +33,9 @@ ENTITIES = (
     "setting",
     "quote",
     "invoice",
+    "segment",
+    "template",
+    "campaign",
 )
 HISTORY_COLUMNS = (
     "id", "at", "command_id", "command", "undone_by", "undid", "entity", "entity_id", "table",
@@ -109,6 +112,22 @@ TABLES: dict[str, Table] = {
         Table("quote_items", "quote line", "quote lines", (("quote", "quote_id"),)),
         Table("invoices", "invoice", "invoices", (("invoice", "id"),)),
         Table("payments", "payment", "payments", (("invoice", "invoice_id"),)),
+        Table("consents", "consent", "consents", (("customer", "customer_id"),)),
+        Table("segments", "segment", "segments", (("segment", "id"),)),
+        Table("templates", "template", "templates", (("template", "id"),)),
+        Table("campaigns", "campaign", "campaigns", (("campaign", "id"),)),
+        Table(
+            "sends",
+            "message sent",
+            "messages sent",
+            (("campaign", "campaign_id"), ("customer", "customer_id")),
+        ),
+        Table(
+            "nps_scores",
+            "recommendation score",
+            "recommendation scores",
+            (("customer", "customer_id"),),
+        ),
     )
 }
 
