@@ -1,0 +1,1 @@
+"""Reaching customers: consent, segments, templates, sending and campaigns."""
