@@ -46,10 +46,27 @@ def check(text: str, *, field: str) -> str:
     if len(text) > MAX_BODY:
         raise InvalidValue(field, text[:40] + "…", f"at most {MAX_BODY // 1024} KB")
     try:
-        _environment().parse(text)
+        tree = _environment().parse(text)
     except TemplateSyntaxError as exc:
         raise InvalidValue(field, text[:40], f"line {exc.lineno}: {exc.message}") from None
+    hidden = _private_access(tree)
+    if hidden:
+        # The sandbox refuses these when rendering; refused here too, so a template that
+        # could never be sent is not stored.
+        raise InvalidValue(field, text[:40], f"not allowed in a template ({hidden!r})")
     return text
+
+
+def _private_access(tree: Any) -> str | None:
+    """The first ``x._name`` / ``x['_name']`` a template reads (Python's internals, which
+    the sandbox refuses), or None."""
+    from jinja2 import nodes
+
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(key, str) and key.startswith("_"):
+            return key
+    return None
 
 
 def names_used(text: str) -> set[str]:
@@ -214,3 +231,36 @@ def sms_length(text: str) -> dict[str, Any]:
     segments = 0 if units == 0 else 1 if units <= single else -(-units // part)
     return {"encoding": encoding, "characters": len(text), "units": units,
             "segments": segments}  # fmt: skip
+
+
+def fields_used(text: str) -> list[str]:
+    """The fields a template reads, as a seller writes them: ``customer.first_name``,
+    ``invoice.owed``, ``today`` (a whole record, ``{{ customer }}``, stands as its name)."""
+    from jinja2 import meta, nodes
+
+    tree = _environment().parse(text)
+    found: set[str] = set()
+    inner: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(target, nodes.Name) and target.ctx == "load" and isinstance(key, str):
+            found.add(f"{target.name}.{key}")
+            inner.add(id(target))
+    declared = set(meta.find_undeclared_variables(tree))
+    for name in tree.find_all(nodes.Name):
+        if name.ctx == "load" and id(name) not in inner and name.name in declared:
+            found.add(name.name)
+    return sorted(found)
+
+
+def unsubscribe_line(channel: str, seller_email: str | None) -> str:
+    """The line every marketing message ends with (the send command appends it, the
+    preview shows it): how to stop receiving them."""
+    if channel == "sms":
+        return "Reply STOP to opt out"
+    if seller_email:
+        return (
+            f"To stop receiving these e-mails, reply with 'unsubscribe' or write to {seller_email}."
+        )
+    return "To stop receiving these e-mails, reply with 'unsubscribe'."
