@@ -64,6 +64,9 @@ FIXTURE: list[list[str]] = [
     ["ticket", "comment", "1", "Đã hỏi số serial"],
     ["ticket", "open", "2", "Hóa đơn sai"],
     ["ticket", "resolve", "2", "--note", "Đã sửa"],
+    ["template", "add", "nhắc-nợ", "--channel", "email", "--kind", "transactional",
+     "--subject", "Hóa đơn {{ invoice.number }}",
+     "--body", "Chào {{ customer.first_name }} 👋, còn {{ invoice.owed }}."],
     ["remind", "add", "Gọi lại cho An", "--at", "tomorrow 9am", "-c", "1"],
     ["remind", "add", "Báo cáo tuần", "--at", "monday 9am", "--every", "weekly"],
 ]  # fmt: skip
@@ -168,6 +171,13 @@ WRITERS: dict[str, list[list[str]]] = {
     "payment add": [["payment", "add", "1", "100"],  # settles invoice 1: paid
                     ["payment", "add", "INV-2026-0002", "50", "--at", "today 9am"]],
     "payment delete": [["payment", "delete", "1", "--yes"]],
+    "template add": [["template", "add", "sinh-nhật", "--channel", "sms", "--kind",
+                      "marketing", "--body", "Chúc mừng sinh nhật {{ customer.first_name }} 🎂"]],
+    "template edit": [
+        ["template", "edit", "nhắc-nợ", "--name", "Nhắc nợ", "--body", "Còn {{ invoice.owed }}"],
+        ["template", "edit", "1", "--channel", "sms", "--subject", ""],
+    ],
+    "template delete": [["template", "delete", "nhắc-nợ", "--yes"]],
     "demo": [["demo", "-f", "tsv"]],  # on a database with settings only: it refuses others
 }  # fmt: skip
 EMPTY_FIXTURE = {"demo"}
@@ -194,6 +204,9 @@ READ_ONLY: dict[str, list[str]] = {
     "remind export": ["remind", "export", "--ics", "-"],
     "remind list": ["remind", "list", "--all"],
     "config list": ["config", "list"],
+    "template list": ["template", "list", "-f", "json"],
+    "template show": ["template", "show", "nhắc-nợ", "-f", "json"],
+    "template preview": ["template", "preview", "nhắc-nợ", "-c", "2", "--invoice", "1"],
     "config get": ["config", "get", "country"],
     "completion": ["completion", "bash"],
     "history": ["history", "--limit", "0", "-f", "json"],

@@ -93,9 +93,8 @@ def find(db: Database, name_or_id: str | int) -> dict[str, Any]:
     text = str(name_or_id).strip()
     row = _row(db, "id = ?", int(text)) if text.isdigit() and len(text) < 19 else None
     if row is None:
-        import unicodedata
-
-        row = _row(db, "name = ?", unicodedata.normalize("NFC", text))
+        named = _named(db, text)
+        row = _row(db, "id = ?", named) if named is not None else None
     if row is None:
         raise NotFound("template", text)
     return _with_fields(row)
@@ -121,8 +120,20 @@ def list_templates(db: Database, *, channel: str | None = None) -> list[dict[str
     return [_with_fields(row) for row in rows]
 
 
+def _named(db: Database, name: str) -> int | None:
+    """The id of the template called ``name`` in any case (Vietnamese too: SQLite's NOCASE
+    folds ASCII letters only)."""
+    import unicodedata
+
+    wanted = unicodedata.normalize("NFC", name).casefold()
+    for ident, other in db.conn.execute("SELECT id, name FROM templates ORDER BY id"):
+        if other.casefold() == wanted:
+            return int(ident)
+    return None
+
+
 def _refuse_taken(db: Database, name: str, own_id: int | None = None) -> None:
-    other = db.scalar("SELECT id FROM templates WHERE name = ?", (name,))
+    other = _named(db, name)
     if other is not None and other != own_id:
         raise InvalidValue("name", name, f"template {other} has that name")
 
@@ -183,6 +194,7 @@ def message(
     option gives it."""
     from crmcli.errors import UsageError
 
+    db.require("customers", "customer", customer_id)
     given = {"deal": deal_id, "invoice": invoice_id, "reminder": reminder_id}
     used: set[str] = set()
     for part in PARTS:

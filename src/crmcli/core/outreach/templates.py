@@ -88,12 +88,12 @@ def render(text: str, context: Mapping[str, Any], *, field: str = "body") -> str
     except MissingField:
         raise MissingField(f"{field}: {_empty_field(text, context)}") from None
     except UndefinedError as exc:
-        raise MissingField(f"{field}: {_undefined(exc.message or '', context)}") from None
+        raise MissingField(f"{field}: {_undefined(exc.message or '', context, text)}") from None
     except SecurityError as exc:
         raise InvalidValue(field, text[:40], f"not allowed in a template ({exc})") from None
 
 
-def _undefined(message: str, context: Mapping[str, Any]) -> str:
+def _undefined(message: str, context: Mapping[str, Any], text: str = "") -> str:
     """Jinja2's "'x' is undefined" / "'dict object' has no attribute 'y'" for a seller."""
     import re
 
@@ -105,7 +105,13 @@ def _undefined(message: str, context: Mapping[str, Any]) -> str:
         return f"no field {name!r} (fields: {', '.join(sorted(context))})"
     attr = re.search(r"has no attribute '([^']+)'", message)
     if attr:
-        return f"no field {attr.group(1)!r}: {message}"
+        key = attr.group(1)
+        for name in re.findall(rf"(\w+)\s*\.\s*{re.escape(key)}\b", text):
+            record = context.get(name)
+            if isinstance(record, Mapping) and key not in record:
+                fields = ", ".join(f"{name}.{k}" for k in record)
+                return f"no field {name}.{key} (fields: {fields})"
+        return f"no field {key!r}: {message}"
     return message
 
 
