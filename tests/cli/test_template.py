@@ -113,7 +113,7 @@ def test_body_file_from_stdin_and_a_file_with_a_bom_nfc_normalised(crm, tmp_path
     ("args", "message"),
     [
         (["--channel", "email", "--kind", "marketing", "--body", "Hi"],
-         "invalid --subject '': an e-mail template needs a subject"),
+         "an e-mail template needs a subject: give --subject TEXT"),
         (["--channel", "sms", "--kind", "marketing", "--subject", "Hi", "--body", "Hi"],
          "invalid --subject 'Hi': an SMS has no subject"),
         (["--channel", "fax", "--kind", "marketing", "--body", "Hi"],

@@ -13,7 +13,7 @@ from typing import Any
 from crmcli.core.outreach import templates
 from crmcli.core.outreach.consent import CHANNELS, KINDS, check_channel
 from crmcli.db import Database
-from crmcli.errors import InvalidValue, NotFound
+from crmcli.errors import InvalidValue, NotFound, UsageError
 
 NAME_MAX = 100
 SUBJECT_MAX = 998  # one header line (RFC 5322)
@@ -70,7 +70,7 @@ def prepare(changes: Mapping[str, Any], current: Mapping[str, Any] | None = None
         if merged.get(column) is None:
             raise InvalidValue(column, "", "required")
     if merged["channel"] == "email" and not merged.get("subject"):
-        raise InvalidValue("--subject", "", "an e-mail template needs a subject")
+        raise UsageError("an e-mail template needs a subject: give --subject TEXT")
     if merged["channel"] == "sms":
         if merged.get("subject"):
             hint = " (give --subject '' to drop it)" if current else ""
@@ -192,8 +192,6 @@ def message(
     A field the template uses that is missing or empty raises
     :class:`templates.MissingField`; a linked record it uses and was not given says which
     option gives it."""
-    from crmcli.errors import UsageError
-
     db.require("customers", "customer", customer_id)
     given = {"deal": deal_id, "invoice": invoice_id, "reminder": reminder_id}
     used: set[str] = set()
