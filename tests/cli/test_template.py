@@ -492,3 +492,26 @@ def test_history_reads_well(crm, due) -> None:
         ("template 1", "update", "name: due → Nhắc nợ; kind: transactional → marketing"),
         ("template 1", "insert", "due"),
     ]
+
+
+def test_html_part_escapes_fields_the_text_part_does_not(crm, tmp_path) -> None:
+    ok(crm("customer", "add", "An <b>& Co</b>", "--email", "an@example.vn"))
+    html = tmp_path / "t.html"
+    html.write_text("<p>Chào {{ customer.name }}</p>", encoding="utf-8")
+    add(crm, "t", "--channel", "email", "--kind", "transactional", "--subject",
+        "Chào {{ customer.name }}", "--body", "Chào {{ customer.name }}",
+        "--html-file", str(html))  # fmt: skip
+    data = json.loads(ok(crm("template", "preview", "t", "-c", "1", "-f", "json")))
+    assert data["html"] == "<p>Chào An &lt;b&gt;&amp; Co&lt;/b&gt;</p>"
+    assert (data["subject"], data["body"]) == ("Chào An <b>& Co</b>", "Chào An <b>& Co</b>")
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_list_and_show_fit_a_narrow_terminal(crm, two, monkeypatch, width) -> None:
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    for args in (["list"], ["show", "due", "sinh-nhật"]):
+        text = ok(crm("template", *args, "-f", "table"))
+        assert all(cell_len(line) <= width for line in text.splitlines()), text
+        assert "sinh-nhật" in text and "due" in text

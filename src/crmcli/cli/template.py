@@ -183,7 +183,7 @@ def _names(given: list[str]) -> tuple[list[str], bool]:
 
 
 @app.command("show")
-def show(names: NamesArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
+def show(template_ids: NamesArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """Show templates: subject, text, HTML part and the fields they use.
 
     Example: crm template show birthday    (or by id: crm template show 3)
@@ -191,7 +191,7 @@ def show(names: NamesArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     from crmcli.core.outreach import template_store as core
     from crmcli.render import emit_records
 
-    wanted, many = _names(names)
+    wanted, many = _names(template_ids)
     if not wanted:
         info("no names on stdin: nothing to do")
         return

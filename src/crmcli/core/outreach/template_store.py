@@ -214,7 +214,7 @@ def message(
         "to": context["customer"]["email" if template["channel"] == "email" else "phone"],
         "subject": templates.render(subject, context, field="subject") if subject else None,
         "body": templates.render(template["body"], context, field="body"),
-        "html": templates.render(html, context, field="html") if html else None,
+        "html": templates.render(html, context, field="html", html=True) if html else None,
         "unsubscribe": None,
         "sms": None,
     }

@@ -22,7 +22,7 @@ class MissingField(UsageError):
     """A template field with no value for this recipient."""
 
 
-def _environment() -> Any:
+def _environment(*, html: bool = False) -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -33,7 +33,7 @@ def _environment() -> Any:
 
     return SandboxedEnvironment(
         undefined=StrictUndefined,
-        autoescape=False,
+        autoescape=html,
         keep_trailing_newline=True,
         finalize=finalize,
     )
@@ -76,13 +76,16 @@ def names_used(text: str) -> set[str]:
     return set(meta.find_undeclared_variables(_environment().parse(text)))
 
 
-def render(text: str, context: Mapping[str, Any], *, field: str = "body") -> str:
+def render(
+    text: str, context: Mapping[str, Any], *, field: str = "body", html: bool = False
+) -> str:
     """``text`` filled from ``context``; a missing or empty field raises
-    :class:`MissingField` naming it."""
+    :class:`MissingField` naming it.  ``html``: an HTML part, whose fields are escaped
+    (a customer named ``<b>An</b>`` is text, not markup)."""
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
 
-    env = _environment()
+    env = _environment(html=html)
     try:
         return str(env.from_string(text).render(context))
     except MissingField:
