@@ -515,3 +515,14 @@ def test_list_and_show_fit_a_narrow_terminal(crm, two, monkeypatch, width) -> No
         text = ok(crm("template", *args, "-f", "table"))
         assert all(cell_len(line) <= width for line in text.splitlines()), text
         assert "sinh-nhật" in text and "due" in text
+
+
+def test_ids_from_stdin_and_nothing_on_stdin(crm, two) -> None:
+    ids = ok(crm("template", "list", "--channel", "sms", "-f", "ids"))
+    assert ok(crm("template", "show", "-", "-f", "ids", input=ids)) == "2\n"
+    result = crm("template", "delete", "-", "--yes", input="")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == "no names on stdin: nothing to do\n"
+    result = crm("template", "delete", "-", "--yes", input=ids + "sinh-nhật\n")
+    assert result.stderr == "Deleted 1 template: 2\n"
+    assert ok(crm("template", "list", "-f", "ids")) == "1\n"
