@@ -32,6 +32,7 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "summary": service.CUSTOMER_SUMMARY_COLUMNS,
         "retention": service.RETENTION_COLUMNS,
         "at_risk": service.AT_RISK_COLUMNS,
+        "recommendation": service.RECOMMENDATION_COLUMNS,
     },
     "tickets": {
         "summary": service.TICKET_SUMMARY_COLUMNS,
@@ -230,10 +231,13 @@ def customers(
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
-    """Top customers, repeat buyers, retention, customers at risk.
+    """Top customers, repeat buyers, retention, customers at risk, NPS and CSAT.
 
     Won deals count when closed in the range (default: all time).  At risk: customers with
     open deals or won deals and no interaction for `crm config get at_risk_days` days.
+    Recommendation: per period, the net promoter score (promoters 9-10 minus detractors
+    0-6, in percent) from each customer's last score in the period (crm customer nps),
+    beside the mean satisfaction (1-5) of the tickets opened in it.
 
     Example: crm report customers --top 5 --section at_risk -f csv
     """
@@ -405,6 +409,7 @@ BARS: dict[tuple[str, str], tuple[str, float | None]] = {
     ("leads", "groups"): ("conversion_pct", 100.0),
     ("activity", "periods"): ("interactions", None),
     ("tickets", "satisfaction"): ("tickets", None),
+    ("customers", "recommendation"): ("responses", None),
     ("receivables", "ageing"): ("owed", None),
     ("receivables", "collected"): ("collected", None),
 }
@@ -417,6 +422,7 @@ DROP: dict[tuple[str, str], tuple[str, ...]] = {
     ("leads", "groups"): ("median_days_to_convert", "contacted", "qualified", "lost"),
     ("customers", "top"): ("last_contact", "won_deals", "rank"),
     ("customers", "at_risk"): ("open_deals", "won_deals"),
+    ("customers", "recommendation"): ("passives", "promoters", "detractors"),
     ("tickets", "unhappy"): ("reopened", "low_scores"),
     ("activity", "periods"): ("deals_lost", "deals_won", "notes"),
     ("sales", "averages"): ("deals", "customers"),
@@ -459,6 +465,7 @@ HEADINGS = {
     "days_1_30": "1-30", "days_31_60": "31-60", "days_61_90": "61-90", "over_90": "Over 90",
     "oldest_due": "Oldest due", "first_day": "From", "last_day": "To", "dso_days": "DSO",
     "receivables": "Owed",
+    "nps": "NPS", "csat": "CSAT", "rated_tickets": "Rated tickets",
 }  # fmt: skip
 
 # In a summary card, the counts that are as of now (the rest covers the range).
