@@ -524,8 +524,9 @@ def export_person(
     """Everything held about one customer as one JSON document (a data access request).
 
     The customer with tags and custom fields, interactions, deals with items and stage
-    history, tickets with their thread, reminders, the leads converted into them and every
-    change to these records in the history.
+    history, tickets with their thread, reminders, the leads converted into them, consent
+    per channel, recommendation scores, the campaign messages sent to them (with the
+    campaign's name) and every change to these records in the history.
 
     Example: crm customer export-person 42 -o an-nguyen.json
     """
