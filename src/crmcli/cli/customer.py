@@ -359,8 +359,9 @@ def unsubscribe(
     channel: Annotated[str, opt("The channel they leave: email or sms.")] = "email",
     source: Annotated[str | None, opt("How they asked (default: 'unsubscribe request').")] = None,
 ) -> None:
-    """Record an opt-out: no more marketing on that channel (transactional messages such as
-    payment reminders still go, unless the customer objects to those too).
+    """Record an opt-out: consent on that channel becomes no, and nothing is sent there
+    any more, marketing or transactional (crm customer edit ID --consent email=yes when
+    they sign up again).
 
     The customer is found by e-mail address (case ignored) or id; an address held by
     several customers is refused: give the id.
@@ -370,7 +371,7 @@ def unsubscribe(
     from crmcli.core.outreach import consent as consents
 
     chosen = consents.check_channel(channel, field="--channel")
-    how = consents.check_source(source) or "unsubscribe request"
+    how = consents.check_source(source, field="--source") or "unsubscribe request"
     db = database()
     customer_id = _by_email_or_id(db, who)
     with db.write():

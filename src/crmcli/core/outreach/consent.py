@@ -87,13 +87,13 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return channel.strip().lower(), value
 
 
-def check_source(text: str | None) -> str | None:
+def check_source(text: str | None, *, field: str = "--consent-source") -> str | None:
     """How consent was given or withdrawn: one line, at most :data:`SOURCE_MAX` characters."""
     if text is None:
         return None
     from crmcli.text import clean
 
-    return clean(text, field="--consent-source", limit=SOURCE_MAX, multiline=False)
+    return clean(text, field=field, limit=SOURCE_MAX, multiline=False)
 
 
 def of_customer(db: Database, customer_id: int) -> dict[str, dict[str, str | None]]:
