@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcli.core.outreach.consent import may_send
 from tests.conftest import dump
@@ -195,3 +197,29 @@ def test_unsubscribe_refuses_what_is_not_one_customer(crm, an, db_path: Path) ->
         bad = crm("customer", "unsubscribe", *args)
         assert bad.exit_code == 2 and message in bad.stderr, bad.stderr
     assert dump(db_path) == before
+
+
+def test_unsubscribe_takes_odd_ids_as_input_errors(crm, an) -> None:
+    for text in ("²", "99999999999999999999999"):
+        result = crm("customer", "unsubscribe", text)
+        assert result.exit_code in (1, 2) and result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=st.text(max_size=30), source=st.one_of(st.none(), st.text(max_size=250)))
+def test_consent_values_are_checked_or_refused(spec: str, source: str | None) -> None:
+    from crmcli.core.outreach.consent import CHANNELS, STATUSES, check_source, parse_spec
+    from crmcli.errors import InvalidValue
+
+    try:
+        channel, status = parse_spec(spec)
+    except InvalidValue as error:
+        assert "\n" not in str(error).strip() or "\n" in spec
+    else:
+        assert channel in CHANNELS and status in STATUSES
+    try:
+        kept = check_source(source)
+    except InvalidValue:
+        return
+    assert kept is None or (0 < len(kept) <= 200 and "\n" not in kept)

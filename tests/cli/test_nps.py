@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import dump
 
@@ -142,3 +144,17 @@ def test_a_range_without_answers_says_so(crm, answered) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == []
     assert "no recommendation scores and no rated tickets" in result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=12), st.integers().map(str)))
+def test_scores_are_whole_numbers_from_0_to_10_or_refused(text: str) -> None:
+    from crmcli.core.outreach.nps import check_score
+    from crmcli.errors import InvalidValue
+
+    try:
+        score = check_score(text)
+    except InvalidValue:
+        assert text.strip() not in {str(n) for n in range(11)}
+    else:
+        assert 0 <= score <= 10 and int(text) == score

@@ -385,12 +385,15 @@ def unsubscribe(
 
 def _by_email_or_id(db: Any, who: str) -> int:
     """A customer id from an id or an e-mail address held by exactly one customer."""
+    from crmcli.cli.options import MAX_ID
     from crmcli.core.outreach.consent import customers_by_email
     from crmcli.errors import CrmError, NotFound
 
     text = who.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" is a digit to isdigit(), not to int()
         customer_id = int(text)
+        if customer_id > MAX_ID:
+            raise NotFound("customer", text)
         db.require("customers", "customer", customer_id)
         return customer_id
     if "@" not in text:

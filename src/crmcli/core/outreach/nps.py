@@ -14,8 +14,11 @@ COMMENT_MAX = 2000
 
 def check_score(text: str) -> int:
     """A whole number from 0 to 10."""
+    value = text.strip()
+    if not (value.isascii() and value.lstrip("-+").isdigit()):
+        raise InvalidValue("SCORE", text, "a whole number from 0 to 10")
     try:
-        score = int(text.strip())
+        score = int(value)
     except ValueError:
         raise InvalidValue("SCORE", text, "a whole number from 0 to 10") from None
     if not 0 <= score <= 10:
