@@ -58,6 +58,7 @@ class Data:
         self.lead_changes: list[dict[str, Any]] = []
         self.interactions: list[dict[str, Any]] = []
         self.tickets: list[dict[str, Any]] = []
+        self.nps: list[dict[str, Any]] = []
         self.settings: dict[str, str] = {}
 
 
@@ -73,6 +74,7 @@ def build(path: Path, seed: int, *, size: int = 1) -> Data:
             _leads(db, data, rng, 70 * size)
             _interactions(db, data, rng, 160 * size)
             _tickets(db, data, rng, 70 * size)
+            _nps(db, data, rng, 60 * size)
             if seed % 2:
                 data.settings["at_risk_days"] = "45"
                 db.execute("INSERT INTO settings (key, value) VALUES ('at_risk_days', '45')")
@@ -304,3 +306,26 @@ def _tickets(db: Any, data: Data, rng: random.Random, count: int) -> None:
         }
         row["id"] = _insert(db, "tickets", row)
         data.tickets.append(row)
+
+
+def _nps(db: Any, data: Data, rng: random.Random, count: int) -> None:
+    """Recommendation scores; some customers answer again soon after (the same period or
+    the next), some on a local period boundary."""
+    for i in range(count):
+        at = _moment(rng)
+        if rng.random() < 0.1:
+            at = parse(rng.choice(BOUNDARIES))
+        customer_id = rng.choice(data.customers)["id"]
+        if data.nps and rng.random() < 0.25:  # answers again, a few days later
+            earlier = rng.choice(data.nps)
+            customer_id = earlier["customer_id"]
+            at = min(parse(earlier["at"]) + timedelta(days=rng.randint(0, 20)), NOW)
+        row = {
+            "customer_id": customer_id,
+            "score": rng.randint(0, 10),
+            "comment": rng.choice((None, f"comment {i}", "Rất hài lòng 👍")),
+            "at": iso(at),
+            "created_at": iso(at),
+        }
+        row["id"] = _insert(db, "nps_scores", row)
+        data.nps.append(row)

@@ -409,7 +409,36 @@ def expected_customers(rows: Rows, rng: Range, top: int, by: str) -> dict[str, A
                           "retention_pct": pct(kept, prev) if prev else None})  # fmt: skip
     return {"report": "customers", **meta(rng), "by": by, "top_n": top, "at_risk_days": days,
             "top": tops, "summary": summary, "retention": retention,
-            "at_risk": at_risk}  # fmt: skip
+            "at_risk": at_risk,
+            "recommendation": expected_recommendation(rows, rng, by)}  # fmt: skip
+
+
+def expected_recommendation(rows: Rows, rng: Range, by: str) -> list[dict[str, Any]]:
+    """NPS from each customer's last score in a period; CSAT of the tickets opened in it."""
+    last: dict[tuple[date, int], dict] = {}
+    for score in sorted(rows.data.nps, key=lambda n: (n["at"], n["id"])):
+        if inside(score["at"], rng):
+            last[period_of(by, score["at"]), score["customer_id"]] = score
+    answers: dict[date, list[int]] = defaultdict(list)
+    for (start, _), score in last.items():
+        answers[start].append(score["score"])
+    rated: dict[date, list[int]] = defaultdict(list)
+    for t in rows.data.tickets:
+        if t["satisfaction"] is not None and inside(t["created_at"], rng):
+            rated[period_of(by, t["created_at"])].append(t["satisfaction"])
+    starts = set(answers) | set(rated)
+    out = []
+    for start in listed(by, rng, starts) if starts else []:
+        scores, csat = answers.get(start, []), rated.get(start, [])
+        promoters = sum(s >= 9 for s in scores)
+        detractors = sum(s <= 6 for s in scores)
+        out.append({"period": name_of(by, start), "responses": len(scores),
+                    "promoters": promoters, "passives": len(scores) - promoters - detractors,
+                    "detractors": detractors,
+                    "nps": pct(promoters - detractors, len(scores)),
+                    "rated_tickets": len(csat),
+                    "csat": r1(statistics.mean(csat)) if csat else None})  # fmt: skip
+    return out
 
 
 def expected_tickets(rows: Rows, rng: Range) -> dict[str, Any]:
@@ -593,8 +622,10 @@ def test_leads(crm, rows, args, rng, by) -> None:
         ((), ALL, 10, "year"),
         (("--top", "3", "--by", "quarter"), ALL, 3, "quarter"),
         (("--by", "month", "--period", "this-year", "--top", "1"), THIS_YEAR, 1, "month"),
+        (("--by", "month", "--from", "2026-10-31", "--to", "2026-11-01"),
+         (date(2026, 10, 31), date(2026, 11, 1)), 10, "month"),
     ],
-)
+)  # fmt: skip
 def test_customers(crm, rows, args, rng, top, by) -> None:
     check(report(crm, "customers", *args), expected_customers(rows, rng, top, by))
 
@@ -649,5 +680,9 @@ def test_the_random_data_has_what_matters(rows) -> None:
     assert {d["stage_id"] for d in data.deals} >= {1, 2, 3, 4, 5, 6, 7}
     assert {t["status"] for t in data.tickets} == {"open", "pending", "resolved", "closed"}
     assert {lead["status"] for lead in data.leads} >= {"new", "converted", "lost"}
+    # a customer scoring twice in one month: only the last answer counts
+    months = Counter((n["customer_id"], n["at"][:7]) for n in data.nps)
+    assert max(months.values()) > 1
+    assert {n["score"] for n in data.nps} >= {0, 6, 7, 8, 9, 10}
     assert any(d["amount"] is None for d in data.deals)
     assert datetime.fromisoformat("2026-11-01T00:00:00+07:00") == parse("2026-10-31T17:00:00Z")

@@ -311,6 +311,7 @@ def test_the_commands_are_found() -> None:
     assert {n for n in names if n.startswith("report ")} == {
         "report pipeline", "report forecast", "report sales", "report leads",
         "report customers", "report tickets", "report activity", "report receivables",
+        "report campaigns",
     }  # fmt: skip
 
 

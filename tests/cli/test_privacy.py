@@ -284,3 +284,83 @@ def test_forget_as_a_process(db_path: Path) -> None:
         assert secret.encode() not in data, secret
     assert "Ngô Bảo Châu" in run("customer", "list", "-f", "tsv").stdout
     assert dump(db_path)
+
+
+CONSENT_SOURCE = "Nhung ký phiếu đồng ý tại hội chợ"
+NPS_COMMENT = "Nhung rất hài lòng với dịch vụ"
+SEND_ADDRESS = "nhung.khuyenmai@example.vn"
+
+
+@pytest.fixture
+def reached(crm, person, db_path: Path) -> dict[str, int]:
+    """The person with consent given and withdrawn, a recommendation score, and a campaign
+    message in the send log (written as the send command writes it)."""
+    from crmcli.db import open_db
+
+    cid = person["customer"]
+    ok(crm("customer", "edit", str(cid), "--consent", "email=yes", "--consent-source",
+           CONSENT_SOURCE, "--consent", "sms=yes"))  # fmt: skip
+    ok(crm("customer", "unsubscribe", EMAIL, "--source", f"{CONSENT_SOURCE} (hủy)"))
+    score = int(ok(crm("customer", "nps", str(cid), "9", "--comment", NPS_COMMENT)))
+    db = open_db(db_path, create=False)
+    try:
+        with db.write(["crm", "send", "tet"]):
+            campaign = db.execute(
+                "INSERT INTO campaigns (uid, name, channel, kind, created_at) "
+                "VALUES ('c-1', 'Tết 2027', 'email', 'marketing', '2026-11-20T00:00:00Z')"
+            ).lastrowid
+            message = db.execute(
+                "INSERT INTO interactions (uid, customer_id, type, body, happened_at, "
+                "created_at, campaign_id) VALUES ('i-1', ?, 'email', 'Chúc mừng năm mới', "
+                "'2026-11-20T01:00:00Z', '2026-11-20T01:00:00Z', ?)",
+                (cid, campaign),
+            ).lastrowid
+            send = db.execute(
+                "INSERT INTO sends (campaign_id, customer_id, channel, address, status, "
+                "message_id, interaction_id, attempts, at) VALUES (?, ?, 'email', ?, 'sent', "
+                "'<m1@crm>', ?, 1, '2026-11-20T01:00:00Z')",
+                (campaign, cid, SEND_ADDRESS, message),
+            ).lastrowid
+    finally:
+        db.close()
+    return {**person, "score": score, "campaign": int(campaign or 0), "send": int(send or 0)}
+
+
+def test_export_person_holds_consent_scores_and_messages(crm, reached) -> None:
+    doc = json.loads(ok(crm("customer", "export-person", str(reached["customer"]))))
+    consents = {c["channel"]: c for c in doc["consents"]}
+    assert consents["email"]["status"] == "no"
+    assert consents["email"]["source"] == f"{CONSENT_SOURCE} (hủy)"
+    assert consents["sms"]["status"] == "yes"
+    # when and how consent changed: given, then withdrawn
+    changes = [h for h in doc["history"] if h["table"] == "consents"]
+    email = [h for h in changes if (h["after"] or h["before"])["channel"] == "email"]
+    assert [h["action"] for h in email] == ["insert", "update"]
+    assert email[0]["after"]["source"] == CONSENT_SOURCE
+    assert [(s["id"], s["score"], s["comment"]) for s in doc["nps_scores"]] == [
+        (reached["score"], 9, NPS_COMMENT)
+    ]
+    (send,) = doc["sends"]
+    assert (send["id"], send["campaign"], send["address"], send["status"]) == (
+        reached["send"], "Tết 2027", SEND_ADDRESS, "sent",
+    )  # fmt: skip
+
+
+def test_forget_erases_consent_source_scores_comments_and_send_addresses(
+    crm, reached, db_path: Path
+) -> None:
+    cid = reached["customer"]
+    assert all(s.encode() in raw_bytes(db_path) for s in (CONSENT_SOURCE, NPS_COMMENT,
+                                                          SEND_ADDRESS))  # fmt: skip
+    result = crm("customer", "forget", str(cid), "--yes")
+    assert result.exit_code == 0, result.stderr
+    data = raw_bytes(db_path)
+    for secret in (CONSENT_SOURCE, NPS_COMMENT, SEND_ADDRESS, EMAIL):
+        assert secret.encode("utf-8") not in data, secret
+    doc = json.loads(ok(crm("customer", "export-person", str(cid))))
+    assert all(not c["source"] or CONSENT_SOURCE not in c["source"] for c in doc["consents"])
+    assert [s["score"] for s in doc["nps_scores"]] == [9]  # the figure stays
+    assert all(s["comment"] != NPS_COMMENT for s in doc["nps_scores"])
+    assert all(s["address"] != SEND_ADDRESS for s in doc["sends"])
+    history = ok(crm("history", "--entity", "customer", "--id", str(cid), "-f", "json"))
+    assert CONSENT_SOURCE not in history and NPS_COMMENT not in history

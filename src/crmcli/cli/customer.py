@@ -43,6 +43,7 @@ from crmcli.cli.options import (
 )
 from crmcli.core import customers as core
 from crmcli.core import settings
+from crmcli.errors import UsageError
 
 app = group("Customers: add, find, show, edit, log interactions, import and export.")
 
@@ -76,6 +77,15 @@ SearchFilter = Annotated[
 ]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value (repeatable).")
+]
+Consent = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--consent",
+        help="Consent per channel: email=yes, sms=no, email=unknown (repeatable). "
+        "email=no is an opt-out.",
+        show_default=False,
+    ),
 ]
 
 
@@ -126,6 +136,14 @@ def list_(
     company: CompanyFilter = None,
     city: CityFilter = None,
     search: SearchFilter = None,
+    consent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--consent",
+            help="Consent on a channel is: email=yes, sms=no, email=unknown (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
     sort: Annotated[
         str | None,
         opt(
@@ -140,15 +158,19 @@ def list_(
     """List customers, filtered and sorted.
 
     Example: crm customer list --search nguyen --tag vip --sort -last_contacted
+
+    Example: crm customer list --consent email=yes -f ids
     """
+    from crmcli.core.outreach.consent import parse_spec
     from crmcli.render import emit
 
     out = fmt_of(fmt)
     if sort:
         core.parse_sort(sort)  # a bad field is a usage error before anything is opened
+    consents = [parse_spec(spec) for spec in consent or ()]
     rows: Iterable[dict[str, Any]] = core.list_customers(
         database(), tags=tag or (), company=company, city=city, search=search, sort=sort,
-        limit=fetch_limit(out, limit),
+        limit=fetch_limit(out, limit), consents=consents,
     )  # fmt: skip
     rows = cap_table(rows, out, limit)
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
@@ -158,7 +180,8 @@ def list_(
 @app.command("show")
 def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> None:
     """Show customers: every field, tags, custom fields, when the next contact is due
-    (with a cadence), what they owe, interactions, deals, tickets, pending reminders, leads.
+    (with a cadence), what they owe, consent per channel, interactions, deals, tickets,
+    pending reminders, leads.
 
     Example: crm customer show 42    (several: crm customer show 42 43, or ids on stdin: -)
     """
@@ -176,12 +199,14 @@ def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> No
         for record in records:
             record["deals"] = list(for_table(record["deals"]))
             record["owes"] = owes_lines(record["owes"])
+            record["consent"] = consent_lines(record["consent"])
             due = record["next_contact_due"]
             if due and due < today:
                 record["next_contact_due"] = f"{due} (overdue)"
     elif out in ("tsv", "csv"):  # one cell: minor units and the code, "120000 EUR,500 USD"
         for record in records:
             record["owes"] = ",".join(f"{o['amount']} {o['currency']}" for o in record["owes"])
+            record["consent"] = ",".join(f"{k}={v['status']}" for k, v in record["consent"].items())
     emit_records(
         records,
         out,
@@ -196,6 +221,21 @@ def show(customer_ids: IdsArg, fmt: FormatOpt = None, raw: RawOpt = False) -> No
         },
         raw=raw,
     )
+
+
+def consent_lines(consents: dict[str, dict[str, Any]]) -> str:
+    """Consent a channel a line: ``email: yes since 2026-11-20 10:00 (signed form)``."""
+    from crmcli.dates import format_local
+
+    lines = []
+    for channel, given in consents.items():
+        line = f"{channel}: {given['status']}"
+        if given["at"]:
+            line += f" since {format_local(given['at'])}"
+        if given["source"]:
+            line += f" ({given['source']})"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def owes_lines(owed: list[dict[str, Any]]) -> str:
@@ -232,17 +272,34 @@ def edit(
             "--unset", help="Clear a field (email, phone, cadence …) or remove a custom field."
         ),
     ] = None,
+    consent: Consent = None,
+    consent_source: Annotated[
+        str | None, opt("How consent was given or withdrawn: 'signed form', 'phone call'.")
+    ] = None,
+    consent_at: Annotated[
+        str | None, opt("When consent was given or withdrawn (default: now): 2026-11-20.")
+    ] = None,
 ) -> None:
-    """Change customers' fields, tags, custom fields or contact cadence.
+    """Change customers' fields, tags, custom fields, contact cadence or consent.
 
     Several ids (or - for ids on stdin) change together in one transaction: all or none.
+    Consent is per channel (email, sms): yes, no (an opt-out) or unknown; when and how it
+    was given or withdrawn is kept, and every change stays in crm history.
 
     Example: crm customer edit 42 --phone "0912 345 678" --add-tag vip --cadence 30d
 
+    Example: crm customer edit 42 --consent email=yes --consent-source "signed form"
+
     Example: crm customer list --tag vip -f ids | crm customer edit - --add-tag 2027
     """
+    from crmcli.core.outreach import consent as consents
+
     ids = read_ids(customer_ids)
     checked = core.check_cadence(cadence) if cadence is not None else None
+    given = _consent_changes(consent)
+    how = consents.check_source(consent_source)
+    if (consent_source is not None or consent_at is not None) and not given:
+        raise UsageError("--consent-source and --consent-at go with --consent email=yes|no")
     if no_ids(ids):
         return
     db = database()
@@ -250,21 +307,131 @@ def edit(
         db, add_tag, field, name=name, email=email, phone=phone, company=company, title=title,
         address=address, city=city, country=country, birthday=birthday, source=source, notes=note,
     )  # fmt: skip
+    at = parse_when(consent_at, "--consent-at", db) if consent_at else _now_iso()
     with db.write():
         for customer_id in ids:
             with naming("customer", customer_id, ids):
                 record = core.update(db, customer_id, data, remove_tags=remove_tag or (),
                                      unset=unset or (), cadence=checked)  # fmt: skip
+                for channel, status in given.items():
+                    consents.set_status(db, customer_id, channel, status, source=how, at=at)
         shown = core.show(db, ids[0]) if cadence is not None and not ids.many else None
     if ids.many:
         batch_info("Updated", "customer", ids)
         return
     info(f"Updated customer {ids[0]}: {record['name']}")
+    for channel, status in given.items():
+        info(f"Consent {channel}: {status}" + (f" ({how})" if how and status != "unknown" else ""))
     if shown is not None:
         due = shown["next_contact_due"]  # None: past the year 9999
         info(
             f"Keep in touch every {shown['cadence']}" + (f": next contact due {due}" if due else "")
         )
+
+
+def _consent_changes(specs: list[str] | None) -> dict[str, str]:
+    """``--consent`` values as {channel: status}; one channel given twice is an error."""
+    from crmcli.core.outreach.consent import parse_spec
+
+    given: dict[str, str] = {}
+    for spec in specs or ():
+        channel, status = parse_spec(spec)
+        if channel in given and given[channel] != status:
+            raise UsageError(f"--consent: {channel} given twice ({given[channel]}, {status})")
+        given[channel] = status
+    return given
+
+
+def _now_iso() -> str:
+    from crmcli.clock import utc_now_iso
+
+    return utc_now_iso()
+
+
+@app.command("unsubscribe")
+def unsubscribe(
+    who: Annotated[
+        str,
+        typer.Argument(
+            metavar="EMAIL_OR_ID", help="The customer's e-mail address or id.", show_default=False
+        ),
+    ],
+    channel: Annotated[str, opt("The channel they leave: email or sms.")] = "email",
+    source: Annotated[str | None, opt("How they asked (default: 'unsubscribe request').")] = None,
+) -> None:
+    """Record an opt-out: consent on that channel becomes no, and nothing is sent there
+    any more, marketing or transactional (crm customer edit ID --consent email=yes when
+    they sign up again).
+
+    The customer is found by e-mail address (case ignored) or id; an address held by
+    several customers is refused: give the id.
+
+    Example: crm customer unsubscribe an.nguyen@example.vn --source "reply: stop"
+    """
+    from crmcli.core.outreach import consent as consents
+
+    chosen = consents.check_channel(channel, field="--channel")
+    how = consents.check_source(source, field="--source") or "unsubscribe request"
+    db = database()
+    customer_id = _by_email_or_id(db, who)
+    with db.write():
+        changed = consents.set_status(db, customer_id, chosen, "no", source=how, at=_now_iso())
+    name = core.get(db, customer_id)["name"]
+    if changed:
+        info(f"Unsubscribed customer {customer_id} ({name}) from {chosen} ({how})")
+    else:
+        info(f"Customer {customer_id} ({name}) had already opted out of {chosen}")
+
+
+def _by_email_or_id(db: Any, who: str) -> int:
+    """A customer id from an id or an e-mail address held by exactly one customer."""
+    from crmcli.cli.options import MAX_ID
+    from crmcli.core.outreach.consent import customers_by_email
+    from crmcli.errors import CrmError, NotFound
+
+    text = who.strip()
+    if text.isascii() and text.isdigit():  # "²" is a digit to isdigit(), not to int()
+        customer_id = int(text)
+        if customer_id > MAX_ID:
+            raise NotFound("customer", text)
+        db.require("customers", "customer", customer_id)
+        return customer_id
+    if "@" not in text:
+        raise UsageError(f"{who!r}: give an e-mail address or a customer id")
+    found = customers_by_email(db, text)
+    if not found:
+        raise NotFound("customer with e-mail", text)
+    if len(found) > 1:
+        ids = ", ".join(str(row["id"]) for row in found)
+        raise CrmError(f"several customers have the e-mail {text} ({ids}): give the id")
+    return int(str(found[0]["id"]))
+
+
+@app.command("nps")
+def nps(
+    customer_id: IdArg,
+    score: Annotated[
+        str, typer.Argument(help="How likely they are to recommend you, 0-10.", show_default=False)
+    ],
+    comment: Annotated[str | None, opt("What they said.")] = None,
+    at: Annotated[str | None, opt("When they answered (default: now): 2026-11-20.")] = None,
+) -> None:
+    """Record a recommendation score (NPS) from 0 to 10; prints its id.
+
+    9-10 are promoters, 7-8 passives, 0-6 detractors; crm report customers shows the net
+    promoter score per period.
+
+    Example: crm customer nps 42 9 --comment "Giao hàng nhanh, rất hài lòng"
+    """
+    from crmcli.core.outreach import nps as scores
+
+    value = scores.check_score(score)
+    db = database()
+    when = parse_when(at, "--at", db) if at else _now_iso()
+    with db.write():
+        score_id = scores.add(db, customer_id, value, comment=comment, at=when)
+    print(score_id)
+    info(f"Recorded score {value} from customer {customer_id}")
 
 
 @app.command("delete")
@@ -361,8 +528,9 @@ def export_person(
     """Everything held about one customer as one JSON document (a data access request).
 
     The customer with tags and custom fields, interactions, deals with items and stage
-    history, tickets with their thread, reminders, the leads converted into them and every
-    change to these records in the history.
+    history, tickets with their thread, reminders, the leads converted into them, consent
+    per channel, recommendation scores, the campaign messages sent to them (with the
+    campaign's name) and every change to these records in the history.
 
     Example: crm customer export-person 42 -o an-nguyen.json
     """

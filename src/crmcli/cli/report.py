@@ -1,5 +1,5 @@
 """``crm report …``: pipeline, forecast, sales, leads, customers, tickets, activity,
-receivables.
+receivables, campaigns.
 
 The figures come from SQL (:mod:`crmcli.core.reports`); this module parses the options and
 shows the sections: rich tables with bars on a terminal, plain records otherwise.
@@ -14,8 +14,12 @@ from crmcli.cli.options import FormatOpt, RawOpt, database, fmt_of, group, info,
 from crmcli.core import reports as core
 from crmcli.core import reports_service as service
 from crmcli.core.money import receivables as owed
+from crmcli.core.outreach import measure
 
-app = group("Reports: pipeline, forecast, sales, leads, customers, tickets, activity, receivables.")
+app = group(
+    "Reports: pipeline, forecast, sales, leads, customers, tickets, activity, receivables, "
+    "campaigns."
+)
 
 # The sections of each report and their columns (checked before the database is read).
 SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -32,6 +36,7 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "summary": service.CUSTOMER_SUMMARY_COLUMNS,
         "retention": service.RETENTION_COLUMNS,
         "at_risk": service.AT_RISK_COLUMNS,
+        "recommendation": service.RECOMMENDATION_COLUMNS,
     },
     "tickets": {
         "summary": service.TICKET_SUMMARY_COLUMNS,
@@ -46,6 +51,7 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "dso": owed.DSO_COLUMNS,
         "collected": owed.COLLECTED_COLUMNS,
     },
+    "campaigns": {"campaigns": measure.CAMPAIGN_COLUMNS, "skipped": measure.SKIPPED_COLUMNS},
 }
 
 
@@ -230,10 +236,13 @@ def customers(
     fmt: FormatOpt = None,
     raw: RawOpt = False,
 ) -> None:
-    """Top customers, repeat buyers, retention, customers at risk.
+    """Top customers, repeat buyers, retention, customers at risk, NPS and CSAT.
 
     Won deals count when closed in the range (default: all time).  At risk: customers with
     open deals or won deals and no interaction for `crm config get at_risk_days` days.
+    Recommendation: per period, the net promoter score (promoters 9-10 minus detractors
+    0-6, in percent) from each customer's last score in the period (crm customer nps),
+    beside the mean satisfaction (1-5) of the tickets opened in it.
 
     Example: crm report customers --top 5 --section at_risk -f csv
     """
@@ -326,6 +335,39 @@ def receivables(
     show(owed.receivables(db, rng, day, by), out, chosen, raw)
 
 
+@app.command("campaigns")
+def campaigns(
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days", "-d", min=1, max=measure.DAYS_MAX,
+            help="Replies and deals count within this many days after the message.",
+        ),
+    ] = measure.DAYS_DEFAULT,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = None,
+    section: Annotated[str | None, _sectionopt("campaigns", "campaigns")] = None,
+    fmt: FormatOpt = None,
+    raw: RawOpt = False,
+) -> None:  # fmt: skip
+    """What each campaign did: sent, failed, skipped, replies, deals opened and won.
+
+    Per campaign, the messages of its send log written in the range (default: all time):
+    sent, failed, skipped (and by reason).  For each recipient reached, from the first
+    message the campaign sent them to --days days later: replies (their interactions that
+    are not campaign messages themselves), deals opened and deals won.
+
+    Example: crm report campaigns --days 14 --period this-quarter
+    """
+    out = fmt_of(fmt)
+    chosen = _chosen("campaigns", section, out)
+    _check_period(period)
+    db = database()
+    rng = _range(db, start, end, period, "all")
+    show(measure.campaigns(db, rng, days), out, chosen, raw)
+
+
 def _as_of(db: Any, text: str | None) -> Any:
     from crmcli.clock import today_local
 
@@ -405,8 +447,11 @@ BARS: dict[tuple[str, str], tuple[str, float | None]] = {
     ("leads", "groups"): ("conversion_pct", 100.0),
     ("activity", "periods"): ("interactions", None),
     ("tickets", "satisfaction"): ("tickets", None),
+    ("customers", "recommendation"): ("responses", None),
     ("receivables", "ageing"): ("owed", None),
     ("receivables", "collected"): ("collected", None),
+    ("campaigns", "campaigns"): ("sent", None),
+    ("campaigns", "skipped"): ("skipped", None),
 }
 # On a narrow terminal these columns go first (in this order), then the others from the right.
 DROP: dict[tuple[str, str], tuple[str, ...]] = {
@@ -417,6 +462,7 @@ DROP: dict[tuple[str, str], tuple[str, ...]] = {
     ("leads", "groups"): ("median_days_to_convert", "contacted", "qualified", "lost"),
     ("customers", "top"): ("last_contact", "won_deals", "rank"),
     ("customers", "at_risk"): ("open_deals", "won_deals"),
+    ("customers", "recommendation"): ("passives", "promoters", "detractors"),
     ("tickets", "unhappy"): ("reopened", "low_scores"),
     ("activity", "periods"): ("deals_lost", "deals_won", "notes"),
     ("sales", "averages"): ("deals", "customers"),
@@ -426,11 +472,14 @@ DROP: dict[tuple[str, str], tuple[str, ...]] = {
         "oldest_due", "invoices", "current", "days_1_30", "days_31_60", "days_61_90",
     ),
     ("receivables", "dso"): ("first_day", "last_day", "days"),
+    ("campaigns", "campaigns"): (
+        "last_send", "first_send", "kind", "channel", "replied", "reached", "failed",
+    ),
 }  # fmt: skip
 HIDDEN = frozenset({"position", "step"})
 TEXT = frozenset({"stage", "name", "reason", "period", "month", "source", "priority",
                   "last_contact", "currency", "age", "oldest_due", "first_day",
-                  "last_day"})  # fmt: skip
+                  "last_day", "channel", "kind"})  # fmt: skip
 TABLE_ROWS_MAX = 200
 BAR_WIDTH = 16
 BAR_MIN = 4  # narrower than this, a bar says nothing: it is left out
@@ -459,6 +508,8 @@ HEADINGS = {
     "days_1_30": "1-30", "days_31_60": "31-60", "days_61_90": "61-90", "over_90": "Over 90",
     "oldest_due": "Oldest due", "first_day": "From", "last_day": "To", "dso_days": "DSO",
     "receivables": "Owed",
+    "nps": "NPS", "csat": "CSAT", "rated_tickets": "Rated tickets", "reply_pct": "Reply %",
+    "first_send": "First sent", "last_send": "Last sent",
 }  # fmt: skip
 
 # In a summary card, the counts that are as of now (the rest covers the range).
@@ -487,7 +538,7 @@ def cell(name: str, row: dict[str, Any]) -> str:
         return format_money(int(value), row["currency"]).rsplit(" ", 1)[0]  # a column has the code
     if name.endswith("_pct"):
         return f"{value:.1f} %"
-    if name == "last_contact":
+    if name in ("last_contact", "first_send", "last_send"):
         from crmcli.dates import format_local
 
         return format_local(value)
@@ -582,8 +633,10 @@ def kind(name: str, values: list[Any]) -> str:
 
     if name in ("name", "reason"):
         return render.TEXT
+    if name in ("last_contact", "first_send", "last_send"):
+        return render.TIME
     if name in TEXT:
-        return render.CODE if name != "last_contact" else render.TIME
+        return render.CODE
     if name in MONEY:
         return render.MONEY
     return render.column_kind(name, values)

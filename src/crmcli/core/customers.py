@@ -46,7 +46,9 @@ COLUMNS = (
 )  # fmt: skip
 # `show` adds the contact cadence and when the next contact is due.
 _LAST = COLUMNS.index("last_contacted") + 1
-SHOW_COLUMNS = (*COLUMNS[:_LAST], "cadence", "next_contact_due", "owes", *COLUMNS[_LAST:])
+SHOW_COLUMNS = (
+    *COLUMNS[:_LAST], "cadence", "next_contact_due", "owes", "consent", *COLUMNS[_LAST:],
+)  # fmt: skip
 
 # --sort names -> SQL (never paste user text into SQL).
 SORTS = {
@@ -344,6 +346,7 @@ def list_query(
     sort: str | None = None,
     limit: int | None = None,
     country: str | None = None,
+    consents: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters that list customers (the benchmark runs the same in sqlite3).
 
@@ -356,12 +359,24 @@ def list_query(
     in rowid order, so a LIMIT stops early: a common word on a million rows answers at once
     instead of expanding the prefix to every e-mail token that starts with it.  A sorted
     page is read from the sort key's index.
+
+    ``consents``: (channel, status) pairs from :func:`consent.parse_spec`; ``unknown`` is
+    no consent recorded on that channel.
     """
     where: list[str] = []
     params: list[Any] = []
     for tag in tags:
         where.append("c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
         params.append(check_tag(tag))
+    for channel, status in consents:
+        if status == "unknown":
+            where.append("c.id NOT IN (SELECT customer_id FROM consents WHERE channel = ?)")
+            params.append(channel)
+        else:
+            where.append(
+                "c.id IN (SELECT customer_id FROM consents WHERE channel = ? AND status = ?)"
+            )
+            params += [channel, status]
     filters = column_filter({"company": ("--company", company), "city": ("--city", city)})
     tail, tail_params = "", []
     if limit is not None:
@@ -469,10 +484,11 @@ def interactions(db: Database, customer_id: int) -> list[dict[str, Any]]:
 def show(db: Database, customer_id: int) -> dict[str, Any]:
     """All about one customer: fields, tags, custom fields, the contact cadence and when
     the next contact is due, what they owe per currency (open invoices less their
-    payments), the interaction timeline, the deals, tickets, pending reminders and the
-    leads converted into it."""
+    payments), consent per channel, the interaction timeline, the deals, tickets, pending
+    reminders and the leads converted into it."""
     from crmcli.core import deals, reminders, tickets
     from crmcli.core.money import invoices
+    from crmcli.core.outreach import consent
 
     record = get(db, customer_id)
     record["cadence"] = db.scalar("SELECT cadence FROM customers WHERE id = ?", (customer_id,))
@@ -482,6 +498,7 @@ def show(db: Database, customer_id: int) -> dict[str, Any]:
     record["interactions"] = interactions(db, customer_id)
     record["deals"] = deals.for_customer(db, customer_id)
     record["owes"] = invoices.owed_by_customer(db, customer_id)
+    record["consent"] = consent.of_customer(db, customer_id)
     record["tickets"] = tickets.for_customer(db, customer_id)
     record["reminders"] = reminders.for_customer(db, customer_id)
     record["leads"] = list(db.query(LEADS_SQL, (customer_id,)))

@@ -335,6 +335,8 @@ def record_label(t: Table, image: Mapping[str, Any], row_id: Any = None) -> str:
     """``interaction 12``, ``tag vip``, ``setting currency``."""
     if t.name in ("customer_tags", "lead_tags"):
         return f"{t.noun} {short(image.get('tag'))}"
+    if t.name == "consents":
+        return f"{t.noun} {short(image.get('channel'))}"
     if not t.by_row_id:
         return f"{t.noun} {short(image.get(t.key[0]))}"
     ident = image.get(t.key[0], row_id)
@@ -374,6 +376,14 @@ def summary(t: Table, image: Mapping[str, Any], stages: Mapping[int, str]) -> st
         if get("installments"):
             text += f" (installment {get('installment')} of {get('installments')})"
         text += f", due {get('due_date')}"
+    elif name == "consents":
+        text = _consent(image)
+    elif name == "nps_scores":
+        text = f"{get('score')}" + (f": {short(get('comment'))}" if get("comment") else "")
+    elif name == "sends":
+        text = f"{get('status')} to {short(get('address'))}"
+        if get("reason"):
+            text += f" ({short(get('reason'))})"
     elif name == "deal_stage_changes":
         text = f"{_stage(stages, get('from_stage_id'))} → {_stage(stages, get('to_stage_id'))}"
     elif name == "lead_status_changes":
@@ -386,6 +396,12 @@ def summary(t: Table, image: Mapping[str, Any], stages: Mapping[int, str]) -> st
     else:
         text = short(get("name") or get("title") or get("text") or "")
     return text
+
+
+def _consent(image: Mapping[str, Any]) -> str:
+    """``yes (signed form)``."""
+    source = image.get("source")
+    return f"{short(image.get('status'))}" + (f" ({short(source)})" if source else "")
 
 
 def _quote_summary(image: Mapping[str, Any]) -> str:
@@ -431,7 +447,9 @@ def describe_update(
     t: Table, before: Mapping[str, Any], after: Mapping[str, Any], stages: Mapping[int, str]
 ) -> str:
     """``field: before → after`` for each changed field (``updated_at`` only when nothing
-    else changed)."""
+    else changed); consent reads ``yes → no (unsubscribe link)``."""
+    if t.name == "consents":
+        return f"{short(before.get('status'))} → {_consent(after)}"
     changed = [k for k in after if before.get(k) != after.get(k)]
     shown = [k for k in changed if k != "updated_at"] or changed
     parts = []

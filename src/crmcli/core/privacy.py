@@ -3,8 +3,9 @@
 :func:`find_person` gathers every row that is about one customer (or one lead): the
 customer, customers merged into it, the leads converted into it, their interactions, deals
 with items and stage changes, the quotes of those deals with their lines, the deals'
-invoices with their payments, tickets with their thread, reminders, and the same rows found
-in the audit trail after they were deleted.  :func:`export_person` reads them;
+invoices with their payments, tickets with their thread, reminders, consent, recommendation
+scores, the campaign send log, and the same rows found in the audit trail after they were
+deleted.  :func:`export_person` reads them;
 :func:`forget` erases the personal data in them (live rows, audit images, the command lines
 that typed them, the search index) and keeps anonymous figures, so reports stay true.
 """
@@ -234,6 +235,19 @@ def export_person(db: Database, customer_id: int) -> dict[str, Any]:
             db, f"SELECT * FROM reminders WHERE id {_IN} ORDER BY due_at, id", rows["reminders"]
         ),
         "leads": leads,
+        # Consent as it stands; when and how it changed is in "history" (table consents).
+        "consents": _select(
+            db, f"SELECT * FROM consents WHERE id {_IN} ORDER BY channel", rows["consents"]
+        ),
+        "nps_scores": _select(
+            db, f"SELECT * FROM nps_scores WHERE id {_IN} ORDER BY at, id", rows["nps_scores"]
+        ),
+        "sends": _select(
+            db,
+            "SELECT s.*, c.name AS campaign FROM sends s LEFT JOIN campaigns c "
+            f"ON c.id = s.campaign_id WHERE s.id {_IN} ORDER BY s.at, s.id",
+            rows["sends"],
+        ),
         "history": _history(db, person),
     }
 

@@ -29,6 +29,9 @@ CUSTOMER_SUMMARY_COLUMNS = (
 )  # fmt: skip
 RETENTION_COLUMNS = ("period", "buyers", "retained", "previous_buyers", "retention_pct")
 AT_RISK_COLUMNS = ("id", "name", "last_contact", "days_silent", "open_deals", "won_deals")
+RECOMMENDATION_COLUMNS = (
+    "period", "responses", "promoters", "passives", "detractors", "nps", "rated_tickets", "csat",
+)  # fmt: skip
 TICKET_OPEN_COLUMNS = ("priority", "tier", "open", "pending", "overdue")
 TICKET_SUMMARY_COLUMNS = (
     "open", "pending", "overdue", "opened", "resolved", "median_hours_to_resolve",
@@ -155,6 +158,49 @@ FROM listed ORDER BY pstart
 """
 
 
+def recommendation_sql(by: str) -> str:
+    """NPS and CSAT per local period of the range.
+
+    NPS: each customer's last score in the period (a customer asked twice counts once, by
+    their latest answer); promoters (9-10) minus detractors (0-6), in percent of those
+    customers.  CSAT: the mean satisfaction (1-5) of the tickets opened in the period, as
+    ``crm report tickets`` counts it."""
+    start = period_start_sql(by, "lt")
+    return f"""
+WITH RECURSIVE scored AS MATERIALIZED (
+  SELECT pstart, score,
+         row_number() OVER (PARTITION BY customer_id, pstart ORDER BY at DESC, id DESC) AS rn
+  FROM (
+    SELECT customer_id, score, at, id, {start} AS pstart FROM (
+      SELECT n.customer_id, n.score, n.at, n.id, {local_sql("n.at")} AS lt FROM nps_scores n
+      WHERE n.at >= :start AND n.at < :end
+    )
+  )
+),
+nps AS MATERIALIZED (
+  SELECT pstart, count(*) AS responses, sum(score >= 9) AS promoters,
+         sum(score BETWEEN 7 AND 8) AS passives, sum(score <= 6) AS detractors
+  FROM scored WHERE rn = 1 GROUP BY pstart
+),
+csat AS MATERIALIZED (
+  SELECT {start} AS pstart, count(*) AS rated, avg(satisfaction) AS mean FROM (
+    SELECT {local_sql("t.created_at")} AS lt, t.satisfaction FROM tickets t
+    WHERE t.satisfaction IS NOT NULL AND t.created_at >= :start AND t.created_at < :end
+  )
+  GROUP BY 1
+),
+agg AS MATERIALIZED (SELECT pstart FROM nps UNION SELECT pstart FROM csat),
+{series_sql(by, "agg")}
+SELECT {period_label_sql(by, "p.pstart")} AS period, coalesce(n.responses, 0) AS responses,
+       coalesce(n.promoters, 0) AS promoters, coalesce(n.passives, 0) AS passives,
+       coalesce(n.detractors, 0) AS detractors,
+       round(100.0 * (n.promoters - n.detractors) / n.responses, 1) AS nps,
+       coalesce(c.rated, 0) AS rated_tickets, round(c.mean, 1) AS csat
+FROM allp p LEFT JOIN nps n ON n.pstart = p.pstart LEFT JOIN csat c ON c.pstart = p.pstart
+ORDER BY p.pstart
+"""
+
+
 def customers_sql(
     rng: Range, by: str, top: int, now: str, cutoff: str, today: date
 ) -> dict[str, tuple[str, list[Any]]]:
@@ -164,12 +210,14 @@ def customers_sql(
         "summary": bind(CUSTOMER_SUMMARY_SQL, values),
         "retention": bind(retention_sql(by), values),
         "at_risk": bind(AT_RISK_SQL, values),
+        "recommendation": bind(recommendation_sql(by), values),
     }
 
 
 def customers(db: Database, rng: Range, *, top: int = 10, by: str = "year") -> Report:
-    """Top customers by won value (per currency), repeat buyers, retention per period, and
-    the customers at risk (no interaction for the ``at_risk_days`` setting)."""
+    """Top customers by won value (per currency), repeat buyers, retention per period, the
+    customers at risk (no interaction for the ``at_risk_days`` setting), and NPS beside
+    CSAT per period (:func:`recommendation_sql`)."""
     from crmcli.core.settings import get
 
     days = int(get(db, "at_risk_days") or 60)
@@ -179,6 +227,8 @@ def customers(db: Database, rng: Range, *, top: int = 10, by: str = "year") -> R
     summary = run(db, queries["summary"])
     retention = run(db, queries["retention"])
     at_risk = run(db, queries["at_risk"])
+    recommendation = run(db, queries["recommendation"])
+    answered = any(row["responses"] or row["rated_tickets"] for row in recommendation)
     summary[0].update(at_risk=len(at_risk), at_risk_days=days)
     when = f"({rng.describe()})"
     return Report(
@@ -212,6 +262,13 @@ def customers(db: Database, rng: Range, *, top: int = 10, by: str = "year") -> R
                 AT_RISK_COLUMNS,
                 at_risk,
                 None if at_risk else f"no customer at risk ({days} day{'s' if days != 1 else ''})",
+            ),
+            Section(
+                "recommendation",
+                f"Recommendation (NPS) and satisfaction (CSAT) by {by} {when}",
+                RECOMMENDATION_COLUMNS,
+                recommendation,
+                None if answered else f"no recommendation scores and no rated tickets {when}",
             ),
         ],  # fmt: skip
         "top",

@@ -69,3 +69,54 @@ def set_status(
         (customer_id, channel, status, source, at, at),
     )
     return True
+
+
+SOURCE_MAX = 200
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``email=yes`` -> ``("email", "yes")``; anything else is one clear error."""
+    channel, sep, status = spec.partition("=")
+    if not sep:
+        raise InvalidValue("--consent", spec, "give CHANNEL=STATUS, e.g. email=yes")
+    value = status.strip().lower()
+    if value not in STATUSES:
+        raise InvalidValue("--consent", spec, f"the status is one of {', '.join(STATUSES)}")
+    if channel.strip().lower() not in CHANNELS:
+        raise InvalidValue("--consent", spec, f"the channel is one of {', '.join(CHANNELS)}")
+    return channel.strip().lower(), value
+
+
+def check_source(text: str | None, *, field: str = "--consent-source") -> str | None:
+    """How consent was given or withdrawn: one line, at most :data:`SOURCE_MAX` characters."""
+    if text is None:
+        return None
+    from crmcli.text import clean
+
+    return clean(text, field=field, limit=SOURCE_MAX, multiline=False)
+
+
+def of_customer(db: Database, customer_id: int) -> dict[str, dict[str, str | None]]:
+    """Every channel's consent: ``{"email": {"status", "at", "source"}, "sms": …}``;
+    ``unknown`` (with no time and no source) when nothing was recorded."""
+    found = {
+        row["channel"]: {"status": row["status"], "at": row["at"], "source": row["source"]}
+        for row in db.query(
+            "SELECT channel, status, at, source FROM consents WHERE customer_id = ?",
+            (customer_id,),
+        )
+    }
+    return {
+        channel: found.get(channel, {"status": "unknown", "at": None, "source": None})
+        for channel in CHANNELS
+    }
+
+
+def customers_by_email(db: Database, email: str) -> list[dict[str, object]]:
+    """Customers with this e-mail address, case ignored (an indexed lookup), oldest first."""
+    return list(
+        db.query(
+            "SELECT id, name, email FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id",
+            (email.strip(),),
+        )
+    )
