@@ -236,7 +236,8 @@ def test_the_guide_has_every_page() -> None:
     expected = {
         "README.md", "customers.md", "leads.md", "deals.md", "tickets.md", "reminders.md",
         "reports.md", "interactions.md", "today.md", "output.md", "exit-codes.md",
-        "database.md", "import-export.md", "performance.md", "reference.md",
+        "database.md", "import-export.md", "performance.md", "reference.md", "quotes.md",
+        "invoices.md", "outreach.md",
     }  # fmt: skip
     assert expected <= pages, f"missing: {sorted(expected - pages)}"
     index = {target.partition("#")[0] for _, target in links(DOCS / "README.md")}
