@@ -37,6 +37,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "report": ("crmcli.cli.report", "app"),
     "interaction": ("crmcli.cli.interaction", "app"),
     "today": ("crmcli.cli.today", "app"),
+    "send": ("crmcli.cli.send", "app"),
     "demo": ("crmcli.cli.admin", "demo_app"),
     "config": ("crmcli.cli.admin", "config_app"),
     "completion": ("crmcli.cli.admin", "completion_app"),
