@@ -69,7 +69,11 @@ class Handler:
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             raw = [content for _, _, content in self.received]
-        return [message_from_bytes(r, policy=policy.default) for r in raw]  # type: ignore[misc]
+        # CRLF on the wire; the email package reads lines ended by LF.
+        return [
+            message_from_bytes(r.replace(b"\r\n", b"\n"), policy=policy.default)  # type: ignore[misc]
+            for r in raw
+        ]
 
 
 class Counting:

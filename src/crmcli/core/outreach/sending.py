@@ -451,6 +451,8 @@ class Run:
                 from html import escape
 
                 html += f"\n<p>{escape(self.unsubscribe)}</p>\n"
+        if self.channel == "sms":
+            text = text.strip()
         return Message(cid, ref, name, address, subject, text, html)
 
     def check(self, on_message: Callable[[Message], None] | None = None) -> None:
