@@ -74,6 +74,7 @@ def build(
     html: str | None = None,
     unsubscribe: str | None = None,
     date: Any = None,
+    message_id: str | None = None,
 ) -> Any:
     """The message; ``unsubscribe`` (an address) adds ``List-Unsubscribe`` (a mailto only,
     so no ``List-Unsubscribe-Post``, which needs an https URL)."""
@@ -89,7 +90,7 @@ def build(
     msg.set_raw("To", _encoded_address(to_name, to_addr))
     msg.set_raw("Subject", _encoded("Subject", " ".join(subject.split())))  # one line
     msg.set_raw("Date", format_datetime(date or now_local()))
-    msg.set_raw("Message-ID", make_msgid(domain=from_addr.rpartition("@")[2]))
+    msg.set_raw("Message-ID", message_id or make_msgid(domain=from_addr.rpartition("@")[2]))
     if unsubscribe:
         msg.set_raw("List-Unsubscribe", f"<mailto:{unsubscribe}?subject=unsubscribe>")
     if html is None:

@@ -564,17 +564,19 @@ class Run:
 
         message_id = None
         if self.channel == "email":
+            from email.utils import make_msgid
+
             from crmcli.core.outreach import mime
 
             assert from_text is not None and message.subject is not None
+            from_addr = mime.split_address(from_text)[1]
+            message_id = make_msgid(domain=from_addr.rpartition("@")[2])
             msg = mime.build(
                 sender=from_text, to_name=message.name, to_addr=message.address,
                 subject=message.subject, text=message.text, html=message.html,
-                unsubscribe=(self.seller_email or mime.split_address(from_text)[1])
-                if self.kind == "marketing" else None,
+                unsubscribe=(self.seller_email or from_addr) if self.kind == "marketing" else None,
+                message_id=message_id,
             )  # fmt: skip
-            message_id = str(msg["Message-ID"])
-            from_addr = mime.split_address(from_text)[1]
             body = f"{message.subject}\n\n{message.text}"
 
             to_addr = mime.ascii_address(message.address)
