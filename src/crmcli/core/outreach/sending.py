@@ -110,8 +110,10 @@ def targets(
 
     out: list[Target] = []
     if segment is not None:
-        from crmcli.core.outreach import segments  # type: ignore[attr-defined,unused-ignore]
-
+        try:
+            from crmcli.core.outreach import segments  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            raise UsageError("--segment: segments are not part of this version") from None
         members = segments.members
 
         out = [(int(c), "", None, None) for c in members(db, segment)]
