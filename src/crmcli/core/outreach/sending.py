@@ -276,8 +276,11 @@ class Smtp:
     def send(self, msg: Any, from_addr: str, to_addr: str) -> None:
         import smtplib
 
-        if self.conn is None:
-            self.open()
+        if self.conn is None:  # dropped by the server: a new connection, tried again later
+            try:
+                self.open()
+            except CrmError as exc:
+                raise Temporary(str(exc).removesuffix("; nothing was sent")) from None
         try:
             refused = self.conn.send_message(msg, from_addr, [to_addr])
         except smtplib.SMTPRecipientsRefused as exc:
