@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -451,19 +449,24 @@ def test_a_run_killed_half_way_sends_nothing_twice(db_path: Path, smtp: Any, crm
     proc.stdin.close()
     from tests.smtp_server import wait_for
 
-    assert wait_for(lambda: len(smtp.received) >= 2)
-    time.sleep(0.3)  # the second message committed; the run waits for its next slot
+    def sent() -> int:
+        return int(query(db_path, "SELECT count(*) FROM sends WHERE status = 'sent'")[0][0])
+
+    # The second message recorded: the run waits for its next slot, a second away.
+    assert wait_for(lambda: sent() >= 2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = query(db_path, "SELECT count(*) FROM sends WHERE status = 'sent'")[0][0]
-    assert done == len(smtp.received) == 2
+    done = sent()
+    assert 2 <= done < 5
+    assert len(smtp.received) == done
     crm("config", "set", "send_rate", "100000")
     rerun = subprocess.run(
         [crm_bin(), "send", "note", "-"], input="\n".join(map(str, ids)) + "\n",
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stderr == "Sent 3, skipped 0, failed 0, 2 sent before — campaign note 2026-11-23\n"
+    assert rerun.stderr == (
+        f"Sent {5 - done}, skipped 0, failed 0, {done} sent before — campaign note 2026-11-23\n"
+    )
     assert to_addresses(smtp) == sorted(f"k{n}@example.com" for n in range(5))
     assert query(db_path, "SELECT count(*) FROM interactions") == [(5,)]
-    assert sys.executable  # the subprocess ran this interpreter's crm
