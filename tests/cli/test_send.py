@@ -150,6 +150,7 @@ def test_verbose_lists_the_skipped(
 def test_transactional_goes_unless_opted_out_without_unsubscribe(
     crm: Any, db_path: Path, smtp: Any, people: dict[str, int]
 ) -> None:
+    crm("customer", "edit", str(people["an"]), "--name", "Nguyễn Văn An & Co <VIP>")
     template(db_path, "thanks", kind="transactional", subject="Cảm ơn {{ customer.first_name }}",
              body="Cảm ơn bạn.", html="<p>Cảm ơn <b>{{ customer.name }}</b></p>")  # fmt: skip
     result = crm("send", "thanks", *all_of(people))
@@ -163,6 +164,9 @@ def test_transactional_goes_unless_opted_out_without_unsubscribe(
         assert plain is not None and html is not None
         assert plain.get_content() == "Cảm ơn bạn.\n"
         assert "unsubscribe" not in html.get_content()
+    [html_an] = [m.get_body(("html",)) for m in smtp.messages() if "an@" in str(m["To"])]
+    assert html_an is not None
+    assert "<p>Cảm ơn <b>Nguyễn Văn An &amp; Co &lt;VIP&gt;</b></p>" in html_an.get_content()
     assert result.stderr.startswith("Sent 2, skipped 2 (1 opted out, 1 no address)")
 
 

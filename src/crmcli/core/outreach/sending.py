@@ -391,6 +391,20 @@ class Message:
                 "address": self.address, "subject": self.subject or self.text}  # fmt: skip
 
 
+def _escaped(value: Any) -> Any:
+    """The context with every text HTML-escaped, for the HTML part: a customer called
+    ``<b>An</b>`` reads as such, not as markup."""
+    from html import escape
+
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
 class Run:
     """One ``crm send``: see the module's docstring for its two passes."""
 
@@ -452,7 +466,7 @@ class Run:
         t = self.template
         subject = templates.render(t["subject"], ctx, field="subject") if t["subject"] else None
         text = templates.render(t["body"], ctx, field="body")
-        html = templates.render(t["html"], ctx, field="html") if t["html"] else None
+        html = templates.render(t["html"], _escaped(ctx), field="html") if t["html"] else None
         if self.unsubscribe:
             text = text.rstrip("\n") + "\n\n" + self.unsubscribe + "\n"
             if html is not None:
