@@ -120,3 +120,39 @@ def crm_bin() -> str:
 
     candidate = Path(sys.executable).parent / "crm"
     return str(candidate) if candidate.exists() else "crm"
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Any]:
+    """One real SMTP server on 127.0.0.1 for the whole test session (tests/smtp_server.py)."""
+    from tests import smtp_server as server
+
+    handler = server.Handler()
+    controller = server.start(handler)
+    controller.handler_obj = handler
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The session's SMTP server, emptied, and the settings of a database that sends to it
+    (fast retries: CRM_SEND_BACKOFF)."""
+    handler = smtp_server.handler_obj
+    handler.clear()
+    monkeypatch.setenv("CRM_SEND_BACKOFF", "0.01")
+    monkeypatch.delenv("CRM_SMTP_PASSWORD", raising=False)
+    from crmcli.core import settings
+    from crmcli.db import open_db
+
+    db = open_db(db_path, create=True)
+    with db.write(["crm", "config", "set"]):
+        for key, value in (
+            ("smtp_host", "127.0.0.1"), ("smtp_port", str(smtp_server.port)),
+            ("smtp_security", "none"), ("mail_from", "Cửa hàng Ánh Dương <shop@anhduong.vn>"),
+            ("seller_email", "shop@anhduong.vn"), ("send_rate", "100000"),
+        ):  # fmt: skip
+            settings.set_value(db, key, value)
+    db.close()
+    handler.port = smtp_server.port
+    return handler

@@ -38,6 +38,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "interaction": ("crmcli.cli.interaction", "app"),
     "today": ("crmcli.cli.today", "app"),
     "template": ("crmcli.cli.template", "app"),
+    "send": ("crmcli.cli.send", "app"),
     "demo": ("crmcli.cli.admin", "demo_app"),
     "config": ("crmcli.cli.admin", "config_app"),
     "completion": ("crmcli.cli.admin", "completion_app"),

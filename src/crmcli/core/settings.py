@@ -80,6 +80,59 @@ def _logo(value: str) -> str:
     return str(path.resolve())
 
 
+def _port(value: str) -> str:
+    text = value.strip()
+    if not (text.isdecimal() and 0 < int(text) < 65536):
+        raise InvalidValue("smtp_port", value, "a port number from 1 to 65535, e.g. 587")
+    return str(int(text))
+
+
+def _security(value: str) -> str:
+    text = value.strip().lower()
+    if text not in ("starttls", "tls", "none"):
+        raise InvalidValue("smtp_security", value, "one of starttls, tls, none")
+    return text
+
+
+def _mail_from(value: str) -> str:
+    from email.utils import parseaddr
+
+    text = _text("mail_from", 300)(value)
+    name, addr = parseaddr(text)
+    if "@" not in addr or " " in addr:
+        raise InvalidValue("mail_from", value, 'an address, e.g. "Ánh Dương <shop@example.com>"')
+    return text
+
+
+def _rate(value: str) -> str:
+    text = value.strip()
+    if not (text.isdecimal() and len(text) <= 9) or not 0 < int(text) <= 1_000_000:
+        raise InvalidValue("send_rate", value, "messages per minute, 1 to 1000000, e.g. 60")
+    return str(int(text))
+
+
+def _sms_command(value: str) -> str:
+    import shlex
+
+    text = _text("sms_command", 1000)(value)
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise InvalidValue("sms_command", value, f"not a command line ({exc})") from None
+    if not words:
+        raise InvalidValue("sms_command", value, "a command, e.g. 'sms-gw send {number} {text}'")
+    return text
+
+
+def _password_file(value: str) -> str:
+    from pathlib import Path
+
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise InvalidValue("smtp_password_file", value, "no such file")
+    return str(path.resolve())
+
+
 # What a quote or invoice shows of the seller (`crm config set seller_name …`).
 SELLER_SETTINGS = {
     "seller_name": "your company's name, printed on quotes",
@@ -181,6 +234,30 @@ SETTINGS: dict[str, Setting] = {
         ),
         *(Setting(key, None, _text(key), help) for key, help in SELLER_SETTINGS.items()),
         Setting("seller_logo", None, _logo, "a PNG or JPEG printed at the top of quotes"),
+        Setting("smtp_host", None, _text("smtp_host", 255), "the SMTP server e-mail goes through"),
+        Setting("smtp_port", None, _port, "its port (default: 587 starttls, 465 tls, 25 none)"),
+        Setting(
+            "smtp_security",
+            "starttls",
+            _security,
+            "starttls, tls (SMTPS) or none (a local relay only)",
+        ),
+        Setting("smtp_user", None, _text("smtp_user", 255), "the SMTP login (none: no login)"),
+        Setting(
+            "smtp_password_file",
+            None,
+            _password_file,
+            "a file (mode 0600) holding the SMTP password; or set CRM_SMTP_PASSWORD",
+        ),
+        Setting("mail_from", None, _mail_from, 'the sender of e-mail: "Name <address>"'),
+        Setting("send_rate", "60", _rate, "crm send sends at most this many messages a minute"),
+        Setting(
+            "sms_command",
+            None,
+            _sms_command,
+            "the command that sends an SMS; {number} and {text} are its arguments "
+            "(appended when absent); run without a shell, exit code 0 is success",
+        ),
     )
 }
 

@@ -39,6 +39,25 @@ def _environment(*, html: bool = False) -> Any:
     )
 
 
+_COMPILED: dict[tuple[str, bool], Any] = {}
+_ENVIRONMENTS: dict[bool, Any] = {}
+
+
+def _compiled(text: str, *, html: bool = False) -> Any:
+    """``text`` compiled once per process (and per escaping): a run of ``crm send`` renders
+    one template for thousands of recipients (compiling costs far more than rendering)."""
+    key = (text, html)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        env = _ENVIRONMENTS.get(html)
+        if env is None:
+            env = _ENVIRONMENTS[html] = _environment(html=html)
+        if len(_COMPILED) >= 32:
+            _COMPILED.clear()
+        compiled = _COMPILED[key] = env.from_string(text)
+    return compiled
+
+
 def check(text: str, *, field: str) -> str:
     """``text`` if it is a template Jinja2 can compile (one line naming the error if not)."""
     from jinja2 import TemplateSyntaxError
@@ -85,9 +104,8 @@ def render(
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
 
-    env = _environment(html=html)
     try:
-        return str(env.from_string(text).render(context))
+        return str(_compiled(text, html=html).render(context))
     except MissingField:
         raise MissingField(f"{field}: {_empty_field(text, context)}") from None
     except UndefinedError as exc:
