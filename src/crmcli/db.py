@@ -186,8 +186,13 @@ class Database:
     # -- writing -------------------------------------------------------------------------
 
     @contextmanager
-    def write(self, command: Sequence[str] | None = None) -> Iterator[Database]:
-        """One ``BEGIN IMMEDIATE … COMMIT`` for a whole command; rolled back on any error."""
+    def write(
+        self, command: Sequence[str] | None = None, *, resume: int | None = None
+    ) -> Iterator[Database]:
+        """One ``BEGIN IMMEDIATE … COMMIT`` for a whole command; rolled back on any error.
+        ``resume``: a command this process committed earlier, continued in this transaction
+        (a long run committing step by step, such as ``crm send``, stays one command for
+        history and undo)."""
         import json
 
         from crmcli.dates import utc_now_iso
@@ -204,17 +209,21 @@ class Database:
             raise known or DatabaseError(f"cannot start a write on {self.path}: {exc}") from exc
         self._in_write = True
         try:
-            cur = self.conn.execute(
-                "INSERT INTO commands (at, argv) VALUES (?, ?)",
-                (utc_now_iso(), json.dumps(argv, ensure_ascii=False)),
-            )
-            command_id = int(cur.lastrowid or 0)
+            if resume is not None and resume in self.saved:
+                command_id = resume
+            else:
+                cur = self.conn.execute(
+                    "INSERT INTO commands (at, argv) VALUES (?, ?)",
+                    (utc_now_iso(), json.dumps(argv, ensure_ascii=False)),
+                )
+                command_id = int(cur.lastrowid or 0)
             self.conn.execute("INSERT INTO active_command (command_id) VALUES (?)", (command_id,))
             self._changes_at_start = self.conn.total_changes
             yield self
             self.conn.execute("DELETE FROM active_command")
             self.conn.execute("COMMIT")
-            self.saved.append(command_id)
+            if command_id not in self.saved:
+                self.saved.append(command_id)
         except Discard:
             self._rollback()
         except sqlite3.Error as exc:

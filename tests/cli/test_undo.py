@@ -67,6 +67,9 @@ FIXTURE: list[list[str]] = [
     ["template", "add", "nhắc-nợ", "--channel", "email", "--kind", "transactional",
      "--subject", "Hóa đơn {{ invoice.number }}",
      "--body", "Chào {{ customer.first_name }} 👋, còn {{ invoice.owed }}."],
+    ["template", "add", "tin", "--channel", "sms", "--kind", "transactional",
+     "--body", "Chào {{ customer.first_name }}"],
+    ["config", "set", "sms_command", "true"],  # accepts every SMS
     ["remind", "add", "Gọi lại cho An", "--at", "tomorrow 9am", "-c", "1"],
     ["remind", "add", "Báo cáo tuần", "--at", "monday 9am", "--every", "weekly"],
 ]  # fmt: skip
@@ -182,6 +185,9 @@ WRITERS: dict[str, list[list[str]]] = {
         ["template", "edit", "1", "--channel", "sms", "--subject", ""],
     ],
     "template delete": [["template", "delete", "nhắc-nợ", "--yes"]],
+    # An SMS through a command that accepts it (`true`): the message's interaction and its
+    # send-log row are one command each, undone like any other.
+    "send": [["send", "tin", "--customer", "1"]],
     "demo": [["demo", "-f", "tsv"]],  # on a database with settings only: it refuses others
 }  # fmt: skip
 EMPTY_FIXTURE = {"demo"}

@@ -84,6 +84,11 @@ TABLES: dict[str, Table] = {
     for t in (
         Table("settings", "setting", "settings", (("setting", "key"),), ("key",), False),
         Table("stages", "stage", "stages", (("stage", "id"),)),
+        # Parents before children: undo removes rows in reverse order (a campaign after
+        # the interactions that name it).
+        Table("segments", "segment", "segments", (("segment", "id"),)),
+        Table("templates", "template", "templates", (("template", "id"),)),
+        Table("campaigns", "campaign", "campaigns", (("campaign", "id"),)),
         Table("customers", "customer", "customers", (("customer", "id"),)),
         Table("leads", "lead", "leads", (("lead", "id"),)),
         Table("deals", "deal", "deals", (("deal", "id"),)),
@@ -113,9 +118,6 @@ TABLES: dict[str, Table] = {
         Table("invoices", "invoice", "invoices", (("invoice", "id"),)),
         Table("payments", "payment", "payments", (("invoice", "invoice_id"),)),
         Table("consents", "consent", "consents", (("customer", "customer_id"),)),
-        Table("segments", "segment", "segments", (("segment", "id"),)),
-        Table("templates", "template", "templates", (("template", "id"),)),
-        Table("campaigns", "campaign", "campaigns", (("campaign", "id"),)),
         Table(
             "sends",
             "message sent",

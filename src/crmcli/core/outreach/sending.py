@@ -413,6 +413,7 @@ class Run:
             raise InvalidValue("--campaign", name, "at most 200 characters")
         self.campaign = name
         self.campaign_id = find_campaign(db, name, self.template)
+        self.command: int | None = None  # the run's command, once its first write is saved
         self.targets = targets(
             db, customer_ids=customer_ids, segment=segment, birthdays=birthdays, invoices=invoices
         )
@@ -522,6 +523,8 @@ class Run:
         try:
             with self.db.write():
                 self._record_campaign(to_utc_iso(now_local()))
+            # Every message's record continues this command: one run, one undo.
+            self.command = self.db.saved[-1]
             rate = int(self.db.setting("send_rate", "60") or 60)
             interval = 60.0 / rate
             backoff = _backoff()
@@ -614,14 +617,14 @@ class Run:
                message.address]  # fmt: skip
         if failure is None:
             # The server has the message: record it at once (the window in the docstring).
-            with self.db.write():
+            with self.db.write(resume=self.command):
                 interaction = _log(self.db, message, self.channel, body, self.campaign_id, at)
                 self.db.execute(
                     _UPSERT_SEND, (*row, "sent", None, message_id, interaction, attempts, at)
                 )
             self.sent += 1
         else:
-            with self.db.write():
+            with self.db.write(resume=self.command):
                 self.db.execute(_UPSERT_SEND, (*row, "failed", failure, None, None, attempts, at))
             item = {**message.line(), "reason": failure}
             self.failures.append(item)
