@@ -74,6 +74,9 @@ SearchFilter = Annotated[
         show_default=False,
     ),
 ]
+SegmentFilter = Annotated[
+    str | None, opt("Only the members of this segment (name or id; crm segment list).")
+]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value (repeatable).")
 ]
@@ -126,6 +129,7 @@ def list_(
     company: CompanyFilter = None,
     city: CityFilter = None,
     search: SearchFilter = None,
+    segment: SegmentFilter = None,
     sort: Annotated[
         str | None,
         opt(
@@ -148,7 +152,7 @@ def list_(
         core.parse_sort(sort)  # a bad field is a usage error before anything is opened
     rows: Iterable[dict[str, Any]] = core.list_customers(
         database(), tags=tag or (), company=company, city=city, search=search, sort=sort,
-        limit=fetch_limit(out, limit),
+        limit=fetch_limit(out, limit), segment=segment,
     )  # fmt: skip
     rows = cap_table(rows, out, limit)
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,
