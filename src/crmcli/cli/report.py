@@ -33,6 +33,11 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "retention": service.RETENTION_COLUMNS,
         "at_risk": service.AT_RISK_COLUMNS,
     },
+    # `report customers --by rfm` (crmcli.core.outreach.rfm)
+    "customers_rfm": {
+        "segments": ("segment", "rule", "customers", "share"),
+        "cells": ("rfm", "r", "f", "m", "customers"),
+    },
     "tickets": {
         "summary": service.TICKET_SUMMARY_COLUMNS,
         "open": service.TICKET_OPEN_COLUMNS,
@@ -225,7 +230,13 @@ def customers(
     top: Annotated[
         int, typer.Option("--top", "-n", min=1, max=service.TOP_MAX, help="How many customers.")
     ] = 10,
-    by: Annotated[str, opt("Retention periods: month, quarter or year (default).")] = "year",
+    by: Annotated[
+        str,
+        opt(
+            "Retention periods: month, quarter or year (default); rfm: customers per RFM "
+            "segment and cell instead (sections segments, cells)."
+        ),
+    ] = "year",
     section: Annotated[str | None, _sectionopt("customers", "top")] = None,
     fmt: FormatOpt = None,
     raw: RawOpt = False,
@@ -235,9 +246,18 @@ def customers(
     Won deals count when closed in the range (default: all time).  At risk: customers with
     open deals or won deals and no interaction for `crm config get at_risk_days` days.
 
+    --by rfm scores recency, frequency and monetary value 1-5 by quintile and counts the
+    customers per named segment (champions, loyal, at risk, lost …) and per score cell.
+
     Example: crm report customers --top 5 --section at_risk -f csv
     """
     out = fmt_of(fmt)
+    if by.strip().lower() == "rfm":
+        from crmcli.core.outreach import rfm
+
+        chosen = _chosen("customers_rfm", section, out)
+        show(rfm.as_report(database()), out, chosen, raw)
+        return
     chosen = _chosen("customers", section, out)
     by = _by(by, service.CUSTOMERS_BY)
     _check_period(period)

@@ -31,7 +31,7 @@ SEGMENT_COLUMNS = ("segment", "rule", "customers", "share")
 NAMED: tuple[tuple[str, str, Any], ...] = (
     ("champions", "r>=4, f>=4, m>=4", lambda r, f, m: r >= 4 and f >= 4 and m >= 4),
     ("loyal", "r>=3, f>=4", lambda r, f, m: r >= 3 and f >= 4),
-    ("big spenders", "m>=4 (r>=3)", lambda r, f, m: r >= 3 and m >= 4),
+    ("big spenders", "r>=3, m>=4", lambda r, f, m: r >= 3 and m >= 4),
     ("new", "r>=4, f<=2", lambda r, f, m: r >= 4 and f <= 2),
     ("promising", "r>=3, f<=3", lambda r, f, m: r >= 3 and f <= 3),
     ("at risk", "r<=2, f>=3", lambda r, f, m: r <= 2 and f >= 3),
@@ -127,3 +127,27 @@ def report(db: Database) -> dict[str, list[dict[str, Any]]]:
         for (r, f, m), n in sorted(cells.items(), reverse=True)
     ]
     return {"segments": segments, "cells": cell_rows}
+
+
+def as_report(db: Database) -> Any:
+    """``crm report customers --by rfm``: the named segments and the R-F-M cells."""
+    from crmcli.core.reports import Report, Section
+
+    since, currency = since_and_currency(db)
+    parts = report(db)
+    empty = None if parts["cells"] else "no customers yet"
+    return Report(
+        "customers",
+        {"by": "rfm", "since": since, "currency": currency},
+        [
+            Section("segments", "RFM segments", SEGMENT_COLUMNS, parts["segments"], empty),
+            Section(
+                "cells",
+                "RFM cells (recency, frequency, monetary)",
+                CELL_COLUMNS,
+                parts["cells"],
+                empty,
+            ),  # fmt: skip
+        ],
+        "segments",
+    )
