@@ -8,8 +8,8 @@ plain ``executemany`` inside crm's command bookkeeping, so every trigger fires a
 for crm: the search index (``customers_fts``) and the audit rows of customers, tags,
 consents, deals, tickets and interactions.  Per customer (seeded): a city (accents), a
 country, a source, a birthday (a year for 70 %, none for 15 %), a custom field ``gender``,
-0-3 tags, 0-4 interactions over two years, a deal for 30 % (half won; a quarter in EUR), a ticket for 10 %
-(closed ones rated 1-5), e-mail consent for 60 %.
+0-3 tags, 0-4 interactions over two years, a deal for 30 % (half won; a quarter in EUR), a
+ticket for 10 % (closed ones rated 1-5), e-mail consent for 60 %.
 
 Then, per segment, the median wall time of R runs of ``crm segment show NAME -f ids`` (the
 ids the send command gets) and of the ``sqlite3`` shell running the SQL crm builds for the
@@ -106,7 +106,8 @@ def build(path: Path, customers: int, seed: int = 16) -> dict[str, Any]:
             kind = rng.choice(("open", "won", "won", "lost"))
             closed = iso(NOW_TS - rng.randrange(500) * DAY) if kind != "open" else None
             deals.append((str(uuid.UUID(int=rng.getrandbits(128), version=4)), "Deal", cid,
-                          stages[kind], rng.randrange(100, 20_000) * 100, rng.choice(CURRENCIES), closed,
+                          stages[kind], rng.randrange(100, 20_000) * 100,
+                          rng.choice(CURRENCIES), closed,
                           iso(made), iso(made), iso(made)))  # fmt: skip
         if rng.random() < 0.1:
             closed = rng.random() < 0.7
@@ -171,10 +172,9 @@ def build(path: Path, customers: int, seed: int = 16) -> dict[str, Any]:
 
 def shell_sql(path: Path, criteria: dict[str, Any]) -> str:
     """The SQL crm runs for ``criteria``, parameters inlined, for the sqlite3 shell."""
-    from run import inline_params  # bench/run.py, beside this script
-
     from crmcli.core.outreach import segments
     from crmcli.db import open_db
+    from run import inline_params  # bench/run.py, beside this script
 
     db = open_db(path, create=False)
     try:
