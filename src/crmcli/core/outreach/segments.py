@@ -257,6 +257,11 @@ def get(db: Database, name_or_id: str | int) -> dict[str, Any]:
         row = db.one("SELECT * FROM segments WHERE id = ?", (int(text),))
     if row is None:
         row = db.one("SELECT * FROM segments WHERE name = ?", (text,))
+    if row is None:  # NOCASE folds ASCII only: "VIP HÀ NỘI" finds "Vip Hà Nội" here
+        wanted = _fold(text)
+        row = next(
+            (r for r in db.query("SELECT * FROM segments") if _fold(r["name"]) == wanted), None
+        )
     if row is None:
         raise NotFound("segment", text)
     row["criteria"] = json.loads(row["criteria"])
@@ -268,7 +273,7 @@ def add(db: Database, name: str, criteria: dict[str, Any], description: str | No
     if not criteria:
         raise UsageError("a segment needs at least one criterion (crm segment add --help)")
     name = check_name(name)
-    if db.scalar("SELECT id FROM segments WHERE name = ?", (name,)) is not None:
+    if _named(db, name) is not None:
         raise InvalidValue("name", name, "a segment of that name exists")
     now = _now()
     cur = db.execute(
@@ -298,7 +303,7 @@ def update(
     if criteria != segment["criteria"]:
         changes["criteria"] = json.dumps(criteria, ensure_ascii=False, sort_keys=True)
     if name is not None and check_name(name) != segment["name"]:
-        other = db.scalar("SELECT id FROM segments WHERE name = ?", (name.strip(),))
+        other = _named(db, check_name(name))
         if other is not None and other != segment["id"]:
             raise InvalidValue("--name", name, "a segment of that name exists")
         changes["name"] = check_name(name)
@@ -310,6 +315,15 @@ def update(
     sets = ", ".join(f"{k} = ?" for k in changes)
     db.execute(f"UPDATE segments SET {sets} WHERE id = ?", [*changes.values(), segment["id"]])
     return True
+
+
+def _named(db: Database, name: str) -> int | None:
+    """The id of the segment called ``name`` (case and accents ignored), if any."""
+    wanted = _fold(name)
+    for ident, other in db.conn.execute("SELECT id, name FROM segments"):
+        if _fold(other) == wanted:
+            return int(ident)
+    return None
 
 
 def delete(db: Database, segment_id: int) -> None:
