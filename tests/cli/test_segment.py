@@ -399,7 +399,7 @@ def test_rfm_report_counts_every_customer(crm, data) -> None:
     cells: dict[str, int] = defaultdict(int)
     for r, f, m in scores.values():
         cells[f"{r}{f}{m}"] += 1
-    assert {row["rfm"]: row["customers"] for row in report["cells"]} == cells
+    assert {row["cell"]: row["customers"] for row in report["cells"]} == cells
     assert sum(row["customers"] for row in report["segments"]) == len(scores)
     champions = sum(1 for r, f, m in scores.values() if r >= 4 and f >= 4 and m >= 4)
     assert report["segments"][0] == {
@@ -409,7 +409,7 @@ def test_rfm_report_counts_every_customer(crm, data) -> None:
         "share": round(100 * champions / len(scores), 1),
     }
     tsv = ok(crm("report", "customers", "--by", "rfm", "--section", "cells", "-f", "tsv"))
-    assert tsv.stdout.splitlines()[0] == "rfm\tr\tf\tm\tcustomers"
+    assert tsv.stdout.splitlines()[0] == "cell\tr\tf\tm\tcustomers"
     ids = crm("report", "customers", "--by", "rfm", "-f", "ids")
     assert ids.exit_code == 2 and ids.stdout == ""
 

@@ -36,7 +36,7 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # `report customers --by rfm` (crmcli.core.outreach.rfm)
     "customers_rfm": {
         "segments": ("segment", "rule", "customers", "share"),
-        "cells": ("rfm", "r", "f", "m", "customers"),
+        "cells": ("cell", "r", "f", "m", "customers"),
     },
     "tickets": {
         "summary": service.TICKET_SUMMARY_COLUMNS,

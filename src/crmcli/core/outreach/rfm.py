@@ -24,7 +24,7 @@ from crmcli.db import Database
 
 SCORES = ("recency", "frequency", "monetary")
 COLUMNS = ("id", "name", "last_activity", "frequency", "monetary", "currency", "r", "f", "m")
-CELL_COLUMNS = ("rfm", "r", "f", "m", "customers")
+CELL_COLUMNS = ("cell", "r", "f", "m", "customers")
 SEGMENT_COLUMNS = ("segment", "rule", "customers", "share")
 
 # Named segments, first match wins (r, f, m are the scores 1-5); the usual RFM names.
@@ -123,7 +123,7 @@ def report(db: Database) -> dict[str, list[dict[str, Any]]]:
         for name, rule, _test in NAMED
     ]
     cell_rows = [
-        {"rfm": f"{r}{f}{m}", "r": r, "f": f, "m": m, "customers": n}
+        {"cell": f"{r}{f}{m}", "r": r, "f": f, "m": m, "customers": n}
         for (r, f, m), n in sorted(cells.items(), reverse=True)
     ]
     return {"segments": segments, "cells": cell_rows}

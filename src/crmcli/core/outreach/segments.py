@@ -415,17 +415,21 @@ def condition(db: Database, criteria: Mapping[str, Any]) -> tuple[str, list[Any]
     for key, value in criteria.get("fields", {}).items():
         _fold_function(db)
         add("crm_fold(json_extract(c.fields, ?)) = ?", f'$."{key}"', _fold(value))
-    won_value = (
-        f"(SELECT coalesce(sum(d.amount), 0) FROM deals d WHERE d.customer_id = c.id "
-        f"AND {_WON} AND d.currency = ?)"
+    # Set-based where a criterion can be: the customers with won deals (or tickets) are
+    # found from those tables' indexes, not by a lookup per customer.
+    won_by = (
+        f"SELECT d.customer_id FROM deals d WHERE {_WON} AND d.currency = ? GROUP BY d.customer_id"
     )
-    if "won_min" in criteria:
-        add(f"{won_value} >= ?", criteria["won_min"]["currency"], criteria["won_min"]["amount"])
+    if "won_min" in criteria and criteria["won_min"]["amount"] > 0:
+        add(f"c.id IN ({won_by} HAVING sum(d.amount) >= ?)",
+            criteria["won_min"]["currency"], criteria["won_min"]["amount"])  # fmt: skip
     if "won_max" in criteria:
-        add(f"{won_value} <= ?", criteria["won_max"]["currency"], criteria["won_max"]["amount"])
-    if "won_deals_min" in criteria:
+        add(f"c.id NOT IN ({won_by} HAVING sum(d.amount) > ?)",
+            criteria["won_max"]["currency"], criteria["won_max"]["amount"])  # fmt: skip
+    if criteria.get("won_deals_min", 0) > 0:
         add(
-            f"(SELECT count(*) FROM deals d WHERE d.customer_id = c.id AND {_WON}) >= ?",
+            f"c.id IN (SELECT d.customer_id FROM deals d WHERE {_WON} "
+            "GROUP BY d.customer_id HAVING count(*) >= ?)",
             criteria["won_deals_min"],
         )
     last = "(SELECT max(i.happened_at) FROM interactions i WHERE i.customer_id = c.id)"
@@ -438,23 +442,24 @@ def condition(db: Database, criteria: Mapping[str, Any]) -> tuple[str, list[Any]
         add(f"{last} >= ?", moment)
     if criteria.get("open_deals"):
         add(
-            "EXISTS (SELECT 1 FROM deals d WHERE d.customer_id = c.id AND d.stage_id IN "
+            "c.id IN (SELECT d.customer_id FROM deals d WHERE d.stage_id IN "
             "(SELECT id FROM stages WHERE kind = 'open'))"
         )
     if criteria.get("open_tickets"):
-        add(
-            "EXISTS (SELECT 1 FROM tickets t WHERE t.customer_id = c.id "
-            "AND t.status IN ('open', 'pending'))"
-        )
+        add("c.id IN (SELECT t.customer_id FROM tickets t WHERE t.status IN ('open', 'pending'))")
     satisfaction = (
         "(SELECT t.satisfaction FROM tickets t WHERE t.customer_id = c.id "
         "AND t.status = 'closed' AND t.satisfaction IS NOT NULL "
         "ORDER BY t.closed_at DESC, t.id DESC LIMIT 1)"
     )
+    rated = (
+        "c.id IN (SELECT t.customer_id FROM tickets t "
+        "WHERE t.status = 'closed' AND t.satisfaction IS NOT NULL)"
+    )
     if "satisfaction_min" in criteria:
-        add(f"{satisfaction} >= ?", criteria["satisfaction_min"])
+        add(f"{rated} AND {satisfaction} >= ?", criteria["satisfaction_min"])
     if "satisfaction_max" in criteria:
-        add(f"{satisfaction} <= ?", criteria["satisfaction_max"])
+        add(f"{rated} AND {satisfaction} <= ?", criteria["satisfaction_max"])
     for channel, status in criteria.get("consent", {}).items():
         if status == "unknown":
             add(
