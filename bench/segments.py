@@ -202,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crm", default=str(Path(sys.executable).parent / "crm"))
     args = parser.parse_args(argv)
     os.environ["CRM_NOW"] = NOW  # the shell's SQL is built with the same pinned clock
+    # Time crm as a user runs it: cached bytecode (the warm-up writes it), buffered output.
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONDEVMODE"):
+        os.environ.pop(name, None)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="crm-segments-"))
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"segments-{args.customers}.db"
