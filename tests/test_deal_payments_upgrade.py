@@ -110,7 +110,7 @@ def test_payments_become_invoices_and_figures_stay(
 
     sales_after = _sales(crm)  # opens, upgrades
     assert sales_after == sales_before
-    assert query(v6, "PRAGMA user_version") == [(7,)]
+    assert query(v6, "PRAGMA user_version") == [(dbmod.SCHEMA_VERSION,)]  # every step since
     columns = [r[1] for r in query(v6, "PRAGMA table_info(deals)")]
     assert "payment_due" not in columns and "paid_at" not in columns
     invoices = query(

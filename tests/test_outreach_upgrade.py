@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from crmcli.db import SCHEMA_VERSION
+
 V7 = 7  # m007_deal_payments_to_invoices
 T = "2026-11-05T03:00:00Z"
 
@@ -73,7 +75,7 @@ def test_interactions_and_what_points_at_them_survive_the_rebuild(v7: Path) -> N
     result = CliRunner().invoke(app, ["--db", str(v7), "customer", "log", "1", "--type", "sms",
                                       "Đã nhắn tin nhắc lịch"])  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert _rows(v7, "PRAGMA user_version") == [(8,)]
+    assert _rows(v7, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     after = _rows(v7, "SELECT id, uid, customer_id, type, body, lead_id FROM interactions")
     assert after[:3] == before
     assert after[3][3:5] == ("sms", "Đã nhắn tin nhắc lịch")

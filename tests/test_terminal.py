@@ -106,6 +106,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [CRM, "demo", "-f", "tsv"], capture_output=True, text=True, env=base_env(db), timeout=120
     )
     assert done.returncode == 0, done.stderr
+    segment = subprocess.run(
+        [CRM, "segment", "add", "Khách có deal mở", "--open-deals"],
+        capture_output=True, text=True, env=base_env(db), timeout=60,
+    )  # fmt: skip
+    assert segment.returncode == 0, segment.stderr
     return db
 
 
@@ -132,6 +137,8 @@ def argv(path: tuple[str, ...], env: dict[str, str]) -> list[str] | None:
     args = list(path)
     for name, count in arguments(path):
         entity = name.removesuffix("_ids").removesuffix("_id")
+        if path[0] == "segment":  # NAME: a segment's name or id
+            entity = "segment"
         ids = plain(env, entity, "list", "-f", "ids").split()
         if not ids:
             return None

@@ -1055,3 +1055,17 @@ def m008_outreach(conn: sqlite3.Connection) -> None:
     statements += audit_triggers("nps_scores", NPS_COLUMNS)
     for sql in statements:
         conn.execute(sql)
+
+
+@migration
+def m009_segment_indexes(conn: sqlite3.Connection) -> None:
+    """Indexes for segments and RFM scores: a customer's deals by stage with currency, amount
+    and close time (won value, won deals, RFM's per-customer sums read from the index alone,
+    not the table), and a customer's closed tickets with their satisfaction (the last score)."""
+    for sql in (
+        "CREATE INDEX deals_customer_stage ON deals "
+        "(customer_id, stage_id, currency, amount, closed_at)",
+        "CREATE INDEX tickets_customer_closed ON tickets "
+        "(customer_id, status, closed_at, satisfaction)",
+    ):
+        conn.execute(sql)

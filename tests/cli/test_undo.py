@@ -43,6 +43,7 @@ FIXTURE: list[list[str]] = [
     ["customer", "log", "1", "Gửi email xác nhận"],
     ["customer", "log", "3", "--type", "meeting", "Gặp ở Huế", "--next", "friday 9am"],
     ["customer", "edit", "1", "--cadence", "30d"],
+    ["segment", "add", "Khách VIP Huế", "--tag", "vip", "--city", "huế"],
     ["lead", "add", "Võ Minh Tuấn", "--email", "tuan@example.vn", "--source", "event",
      "--score", "60", "--tag", "hot"],
     ["lead", "log", "1", "--type", "call", "Quan tâm phần mềm ERP"],
@@ -94,6 +95,10 @@ DEALS_CSV = "Deal Name,customer_id,Amount,Deal Stage\nMáy chủ,1,5000,new\nB�
 # Every command that writes, with one or more ways to run it on the fixture.
 # "{customers}", "{leads}", "{deals}" stand for CSV files, "{backup}" for a new file.
 WRITERS: dict[str, list[list[str]]] = {
+    "segment add": [["segment", "add", "Mở", "--open-deals", "--consent", "email=yes"]],
+    "segment edit": [["segment", "edit", "khách vip huế", "--age", "30-", "--clear", "city",
+                      "--name", "VIP"]],
+    "segment delete": [["segment", "delete", "1", "--yes"]],
     "customer add": [["customer", "add", "Đặng Thu Hà", "--email", "ha@example.vn",
                       "--tag", "mới", "--note", "[red]x[/red] 👋"]],
     "customer edit": [
@@ -195,6 +200,8 @@ EMPTY_FIXTURE = {"demo"}
 # Every command that must not write, with a way to run it.
 READ_ONLY: dict[str, list[str]] = {
     "customer list": ["customer", "list", "--search", "an"],
+    "segment list": ["segment", "list", "-f", "json"],
+    "segment show": ["segment", "show", "Khách VIP Huế", "-f", "json"],
     "customer show": ["customer", "show", "1", "-f", "json"],
     "customer dupes": ["customer", "dupes"],
     "customer export": ["customer", "export", "-f", "csv"],

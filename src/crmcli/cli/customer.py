@@ -75,6 +75,9 @@ SearchFilter = Annotated[
         show_default=False,
     ),
 ]
+SegmentFilter = Annotated[
+    str | None, opt("Only the members of this segment (name or id; crm segment list).")
+]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value (repeatable).")
 ]
@@ -144,6 +147,7 @@ def list_(
             show_default=False,
         ),
     ] = None,
+    segment: SegmentFilter = None,
     sort: Annotated[
         str | None,
         opt(
@@ -170,7 +174,7 @@ def list_(
     consents = [parse_spec(spec) for spec in consent or ()]
     rows: Iterable[dict[str, Any]] = core.list_customers(
         database(), tags=tag or (), company=company, city=city, search=search, sort=sort,
-        limit=fetch_limit(out, limit), consents=consents,
+        limit=fetch_limit(out, limit), consents=consents, segment=segment,
     )  # fmt: skip
     rows = cap_table(rows, out, limit)
     emit(rows, core.COLUMNS, out, table_columns=TABLE_COLUMNS, raw=raw,

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli.customer import CityFilter, CompanyFilter, SearchFilter, app
+from crmcli.cli.customer import CityFilter, CompanyFilter, SearchFilter, SegmentFilter, app
 from crmcli.cli.importing import (
     DataFormat,
     DelimiterOpt,
@@ -84,6 +84,7 @@ def export(
     company: CompanyFilter = None,
     city: CityFilter = None,
     search: SearchFilter = None,
+    segment: SegmentFilter = None,
 ) -> None:
     """Export customers with every column (import reads it back).
 
@@ -103,7 +104,9 @@ def export(
     if chosen is None:
         chosen = (file_format(output) if to_file and output is not None else None) or "tsv"
     db = database()
-    rows = customers.list_customers(db, tags=tag or (), company=company, city=city, search=search)
+    rows = customers.list_customers(
+        db, tags=tag or (), company=company, city=city, search=search, segment=segment
+    )
 
     def write(out: Any) -> int:
         if chosen == "vcard":

@@ -38,6 +38,11 @@ SECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "at_risk": service.AT_RISK_COLUMNS,
         "recommendation": service.RECOMMENDATION_COLUMNS,
     },
+    # `report customers --by rfm` (crmcli.core.outreach.rfm)
+    "customers_rfm": {
+        "segments": ("segment", "rule", "customers", "share"),
+        "cells": ("cell", "r", "f", "m", "customers"),
+    },
     "tickets": {
         "summary": service.TICKET_SUMMARY_COLUMNS,
         "open": service.TICKET_OPEN_COLUMNS,
@@ -231,7 +236,13 @@ def customers(
     top: Annotated[
         int, typer.Option("--top", "-n", min=1, max=service.TOP_MAX, help="How many customers.")
     ] = 10,
-    by: Annotated[str, opt("Retention periods: month, quarter or year (default).")] = "year",
+    by: Annotated[
+        str,
+        opt(
+            "Retention periods: month, quarter or year (default); rfm: customers per RFM "
+            "segment and cell instead (sections segments, cells)."
+        ),
+    ] = "year",
     section: Annotated[str | None, _sectionopt("customers", "top")] = None,
     fmt: FormatOpt = None,
     raw: RawOpt = False,
@@ -244,9 +255,18 @@ def customers(
     0-6, in percent) from each customer's last score in the period (crm customer nps),
     beside the mean satisfaction (1-5) of the tickets opened in it.
 
+    --by rfm scores recency, frequency and monetary value 1-5 by quintile and counts the
+    customers per named segment (champions, loyal, at risk, lost …) and per score cell.
+
     Example: crm report customers --top 5 --section at_risk -f csv
     """
     out = fmt_of(fmt)
+    if by.strip().lower() == "rfm":
+        from crmcli.core.outreach import rfm
+
+        chosen = _chosen("customers_rfm", section, out)
+        show(rfm.as_report(database()), out, chosen, raw)
+        return
     chosen = _chosen("customers", section, out)
     by = _by(by, service.CUSTOMERS_BY)
     _check_period(period)

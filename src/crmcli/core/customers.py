@@ -329,6 +329,11 @@ def list_customers(db: Database, **filters: Any) -> Iterator[dict[str, Any]]:
         from crmcli.core import settings
 
         filters["country"] = settings.load(db).country
+    segment = filters.pop("segment", None)
+    if segment is not None:  # the segment's criteria, evaluated now, as one more condition
+        from crmcli.core.outreach import segments
+
+        filters["extra"] = segments.condition(db, segments.get(db, segment)["criteria"])
     sql, params = list_query(**filters)
     return (_decode(row) for row in db.query(sql, params))
 
@@ -347,6 +352,7 @@ def list_query(
     limit: int | None = None,
     country: str | None = None,
     consents: Iterable[tuple[str, str]] = (),
+    extra: tuple[str, list[Any]] | None = None,
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters that list customers (the benchmark runs the same in sqlite3).
 
@@ -358,13 +364,17 @@ def list_query(
     only as a prefix (``schm`` → Schmidt), each by id.  Both parts are driven by the index
     in rowid order, so a LIMIT stops early: a common word on a million rows answers at once
     instead of expanding the prefix to every e-mail token that starts with it.  A sorted
-    page is read from the sort key's index.
+    page is read from the sort key's index.  ``extra``: one more condition on ``c`` and its
+    parameters (a segment's criteria).
 
     ``consents``: (channel, status) pairs from :func:`consent.parse_spec`; ``unknown`` is
     no consent recorded on that channel.
     """
     where: list[str] = []
     params: list[Any] = []
+    if extra is not None:
+        where.append(f"({extra[0]})")
+        params.extend(extra[1])
     for tag in tags:
         where.append("c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)")
         params.append(check_tag(tag))
