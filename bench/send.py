@@ -159,11 +159,11 @@ def run_crm(python: str, db: Path, work: Path) -> tuple[float, int, str]:
 def raw_messages(db_path: Path) -> list[tuple[str, bytes]]:
     """The same messages, built with the same code and written out as bytes before the
     clock starts: the loop only talks SMTP."""
-    from crmcli.core.outreach import mime, sending, templates
+    from crmcli.core.outreach import mime, templates
     from crmcli.db import open_db
 
     db = open_db(db_path, create=False)
-    line = sending.unsubscribe_line("email", "shop@anhduong.vn")
+    line = templates.unsubscribe_line("email", "shop@anhduong.vn")
     out = []
     for cid, name, email in db.conn.execute("SELECT id, name, email FROM customers ORDER BY id"):
         ctx = templates.context(db, cid)
