@@ -480,3 +480,18 @@ def test_an_edit_keeps_the_sort_key_right(crm, db_path: Path) -> None:
     assert query(db_path, "SELECT sort_name, sort_company FROM customers") == [
         (sort_key("Đặng An"), None)
     ]
+
+
+@pytest.mark.parametrize("key", ["smtp_password_file", "seller_logo"])
+@pytest.mark.parametrize(
+    "name", ["9" * 5000 + ".png", "~no-such-user-here/logo.png", "missing.png", "dir/"]
+)
+def test_a_file_setting_refuses_a_name_it_cannot_look_up(
+    crm, tmp_path: Path, key: str, name: str
+) -> None:
+    (tmp_path / "dir").mkdir()
+    result = crm("config", "set", key, str(tmp_path / name) if name[0] not in "9~" else name)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "no such file" in result.stderr or "a PNG or JPEG file" in result.stderr
+    assert crm("config", "get", key).stdout.strip() in ("", "(not set)")

@@ -69,15 +69,27 @@ def _text(key: str, limit: int = 500) -> Callable[[str], str]:
     return check
 
 
-def _logo(value: str) -> str:
+def _existing_file(key: str, value: str, suffixes: tuple[str, ...] = ()) -> str:
+    """The absolute path of an existing regular file, or InvalidValue.
+
+    A name the system cannot look up (too long, a NUL byte, an unknown
+    ~user) is refused like a missing file, not raised as an OSError.
+    """
     from pathlib import Path
 
-    path = Path(value).expanduser()
-    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise InvalidValue("seller_logo", value, "a PNG or JPEG file")
-    if not path.is_file():
-        raise InvalidValue("seller_logo", value, "no such file")
-    return str(path.resolve())
+    try:
+        path = Path(value).expanduser()
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise InvalidValue(key, value, "a PNG or JPEG file")
+        if path.is_file():
+            return str(path.resolve())
+    except (OSError, ValueError, RuntimeError):
+        pass
+    raise InvalidValue(key, value, "no such file")
+
+
+def _logo(value: str) -> str:
+    return _existing_file("seller_logo", value, (".png", ".jpg", ".jpeg"))
 
 
 def _port(value: str) -> str:
@@ -125,12 +137,7 @@ def _sms_command(value: str) -> str:
 
 
 def _password_file(value: str) -> str:
-    from pathlib import Path
-
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise InvalidValue("smtp_password_file", value, "no such file")
-    return str(path.resolve())
+    return _existing_file("smtp_password_file", value)
 
 
 # What a quote or invoice shows of the seller (`crm config set seller_name …`).
