@@ -474,3 +474,32 @@ def test_a_run_killed_half_way_sends_nothing_twice(db_path: Path, smtp: Any, crm
     )
     assert to_addresses(smtp) == sorted(f"k{n}@example.com" for n in range(5))
     assert query(db_path, "SELECT count(*) FROM interactions") == [(5,)]
+
+
+def test_ctrl_c_says_what_was_sent_and_a_rerun_sends_the_rest(
+    db_path: Path, smtp: Any, crm: Any
+) -> None:
+    """Ctrl-C while the run waits for its next slot: the summary says what went out, the
+    exit code is 0 (the records are saved), and a rerun sends the others once."""
+    template(db_path, "note", kind="transactional", subject="Hi", body="Hello")
+    ids = [add(crm, f"Khách {n}", "--email", f"k{n}@example.com") for n in range(4)]
+    crm("config", "set", "send_rate", "60")
+    env = {**os.environ, "CRM_DB": str(db_path)}
+    args = [crm_bin(), "send", "note", *(f"--customer={i}" for i in ids)]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, env=env, text=True)
+    from tests.smtp_server import wait_for
+
+    assert wait_for(lambda: query(db_path, "SELECT count(*) FROM sends")[0][0] >= 1)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    done = query(db_path, "SELECT count(*) FROM sends WHERE status = 'sent'")[0][0]
+    assert 1 <= done < 4
+    assert proc.returncode == 0, err
+    assert err.startswith(f"Sent {done}, skipped 0, failed 0 — campaign note 2026-11-23 "
+                          "(interrupted: run it again to send the rest)\n")  # fmt: skip
+    assert "interrupted after the change was saved" in err
+    assert len(smtp.received) == done
+    crm("config", "set", "send_rate", "100000")
+    rerun = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    assert to_addresses(smtp) == sorted(f"k{n}@example.com" for n in range(4))

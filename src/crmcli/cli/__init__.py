@@ -378,12 +378,12 @@ def handle(call: Any) -> int:
         try:
             rv = call()
             sys.stdout.flush()
-            if rv == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into Exit(130)
-                _error("interrupted; nothing was changed")
-            return rv if isinstance(rv, int) else 0
+            if rv != EXIT_INTERRUPTED:  # Typer turns Ctrl-C into Exit(130)
+                return rv if isinstance(rv, int) else 0
         finally:
             saved = [ident for db in options.STATE.open for ident in getattr(db, "saved", ())]
             options.close_all()
+        raise KeyboardInterrupt
     except CrmError as exc:
         _error(str(exc) + _saved_note(saved))
         return exc.exit_code

@@ -151,7 +151,11 @@ def send(
     run.check()
     if run.quiet:
         return  # cron: nothing to say
-    run.execute(transport, _failed)
+    try:
+        run.execute(transport, _failed)
+    except KeyboardInterrupt:
+        sys.stderr.write(run.summary() + " (interrupted: run it again to send the rest)\n")
+        raise
     if verbose:
         _skipped(run)
     sys.stderr.write(run.summary() + "\n")

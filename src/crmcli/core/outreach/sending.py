@@ -17,14 +17,16 @@ A run goes in two passes over its recipients:
 
 The one window: a run killed after the SMTP server accepted a message and before that
 transaction commits has sent a message it has not recorded, and a rerun sends it again.  The
-window is kept to the commit itself: nothing else happens between the server's answer and the
-commit (under a millisecond).  Those commits run with ``PRAGMA synchronous = NORMAL`` (WAL
-mode): each is safe the moment it returns from a killed process, but not from a power cut or an
-operating-system crash, which can lose the last records (and so resend those messages); an
-fsync per message (``FULL``, the rest of crmcli) cost 2-3 ms a message, as much as the SMTP
-exchange itself.  Permanent failures (5xx, an SMS command's non-zero exit) are recorded as
-failed with the server's reason and the run goes on; a rerun tries them again.  Temporary ones
-(4xx, a dropped connection) are retried with exponential backoff.
+window is kept short: the SMTP exchange runs on a second thread while this one renders the next
+message, and the record is written as soon as that next message is handed over (under a
+millisecond at full speed; at once when the rate limit makes the run wait).  Those commits run
+with ``PRAGMA synchronous = NORMAL`` (WAL mode): each is safe the moment it returns from a
+killed process, but not from a power cut or an operating-system crash, which can lose the last
+records (and so resend those messages); an fsync per message (``FULL``, the rest of crmcli)
+cost 2-3 ms a message, as much as the SMTP exchange itself.  Permanent failures (5xx, an SMS
+command's non-zero exit) are recorded as failed with the server's reason and the run goes on;
+a rerun tries them again.  Temporary ones (4xx, a dropped connection) are retried with
+exponential backoff.
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcli.core.outreach import consent, templates
 from crmcli.db import Database
 from crmcli.errors import CrmError, InvalidValue, NotFound, UsageError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 BIRTHDAYS = ("today", "week")
 INVOICES = ("overdue", "due-today")
@@ -257,7 +262,7 @@ class Smtp:
             ) from None
         self.conn = conn
 
-    def send(self, msg: Any, from_addr: str, to_addr: str) -> None:
+    def send(self, data: bytes, from_addr: str, to_addr: str) -> None:
         import smtplib
 
         if self.conn is None:  # dropped by the server: a new connection, tried again later
@@ -266,7 +271,7 @@ class Smtp:
             except CrmError as exc:
                 raise Temporary(str(exc).removesuffix("; nothing was sent")) from None
         try:
-            refused = self.conn.send_message(msg, from_addr, [to_addr])
+            refused = self.conn.sendmail(from_addr, [to_addr], data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             _raise(code, text)
@@ -509,7 +514,17 @@ class Run:
         return Smtp(self.db) if self.channel == "email" else Sms(self.db)
 
     def execute(self, transport: Any, on_failure: Callable[[dict[str, Any]], None]) -> None:
-        """Send what :meth:`check` found to send, recording each message as it goes."""
+        """Send what :meth:`check` found to send, recording each message as it goes.
+
+        The SMTP exchange (or the SMS command) runs on a second thread, one message at a
+        time and in order, while this thread renders the next message and records the one
+        the server has just accepted: the waiting on the server overlaps the work on our
+        side (bench/send.py).  A message is recorded as soon as the next one is handed over,
+        or at once when the rate limit makes the run wait (the window in the module's
+        docstring)."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
         from crmcli.clock import now_local, to_utc_iso
 
         from_text = sender(self.db) if self.channel == "email" else None
@@ -520,6 +535,8 @@ class Run:
         # a power cut or an OS crash could lose the last records (see the docstring).
         synchronous = self.db.conn.execute("PRAGMA synchronous").fetchone()[0]
         self.db.conn.execute("PRAGMA synchronous = NORMAL")
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-send")
+        inflight: deque[tuple[_Prepared, Future[tuple[str | None, int]]]] = deque()
         try:
             with self.db.write():
                 self._record_campaign(to_utc_iso(now_local()))
@@ -530,15 +547,33 @@ class Run:
             backoff = _backoff()
             next_at = time.monotonic()
             for target in self.to_send:
+                prepared = self._prepare(target, from_text)
                 delay = next_at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+                if delay > 0:  # waiting for the rate limit: record what is out first
+                    while inflight:
+                        self._record(*inflight.popleft(), on_failure)
+                    delay = next_at - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
                 next_at = max(next_at + interval, time.monotonic())
-                name, address = self._recipient(target[0])
-                assert address is not None
-                message = self.render(target, name, address)
-                self._one(transport, message, from_text, backoff, on_failure)
+                inflight.append((prepared, pool.submit(_deliver, transport, prepared, backoff)))
+                while len(inflight) > 1:
+                    self._record(*inflight.popleft(), on_failure)
+            while inflight:
+                self._record(*inflight.popleft(), on_failure)
         finally:
+            # Interrupted (Ctrl-C, a failed write): what has not started is not sent, what
+            # the server accepted is still recorded if the database lets us.
+            for _, future in inflight:
+                future.cancel()
+            pool.shutdown(wait=True)
+            try:
+                while inflight:
+                    prepared, future = inflight.popleft()
+                    if not future.cancelled() and future.exception() is None:
+                        self._record(prepared, future, on_failure)
+            except Exception:  # noqa: BLE001 - the error that stopped the run is the one to report
+                pass
             transport.close()
             self.db.conn.execute(f"PRAGMA synchronous = {int(synchronous)}")
 
@@ -560,67 +595,54 @@ class Run:
               "skipped", s["reason"], None, None, 0, at) for s in self.new_skips()],
         )  # fmt: skip
 
-    def _one(
+    def _prepare(self, target: Target, from_text: str | None) -> _Prepared:
+        """The message to ``target``, rendered and (e-mail) written out as bytes."""
+        name, address = self._recipient(target[0])
+        assert address is not None
+        message = self.render(target, name, address)
+        if self.channel != "email":
+            return _Prepared(message, message.text, None, None, None, None)
+        from email.utils import make_msgid
+
+        from crmcli.core.outreach import mime
+
+        assert from_text is not None and message.subject is not None
+        from_addr = mime.split_address(from_text)[1]
+        message_id = make_msgid(domain=from_addr.rpartition("@")[2])
+        msg = mime.build(
+            sender=from_text, to_name=message.name, to_addr=message.address,
+            subject=message.subject, text=message.text, html=message.html,
+            unsubscribe=(self.seller_email or from_addr) if self.kind == "marketing" else None,
+            message_id=message_id,
+        )  # fmt: skip
+        return _Prepared(
+            message, f"{message.subject}\n\n{message.text}", message_id, mime.as_bytes(msg),
+            from_addr, mime.ascii_address(message.address),
+        )  # fmt: skip
+
+    def _record(
         self,
-        transport: Any,
-        message: Message,
-        from_text: str | None,
-        backoff: float,
+        prepared: _Prepared,
+        future: Future[tuple[str | None, int]],
         on_failure: Callable[[dict[str, Any]], None],
     ) -> None:
+        """Wait for the message's result and record it in one transaction."""
         from crmcli.clock import now_local, to_utc_iso
 
-        message_id = None
-        if self.channel == "email":
-            from email.utils import make_msgid
-
-            from crmcli.core.outreach import mime
-
-            assert from_text is not None and message.subject is not None
-            from_addr = mime.split_address(from_text)[1]
-            message_id = make_msgid(domain=from_addr.rpartition("@")[2])
-            msg = mime.build(
-                sender=from_text, to_name=message.name, to_addr=message.address,
-                subject=message.subject, text=message.text, html=message.html,
-                unsubscribe=(self.seller_email or from_addr) if self.kind == "marketing" else None,
-                message_id=message_id,
-            )  # fmt: skip
-            body = f"{message.subject}\n\n{message.text}"
-
-            to_addr = mime.ascii_address(message.address)
-
-            def attempt() -> None:
-                transport.send(msg, from_addr, to_addr)
-        else:
-            body = message.text
-
-            def attempt() -> None:
-                transport.send(message.address, message.text)
-
-        failure = None
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                attempt()
-                break
-            except Temporary as exc:
-                if attempts >= MAX_ATTEMPTS:
-                    failure = f"{exc} (after {attempts} attempts)"
-                    break
-                time.sleep(backoff * 2 ** (attempts - 1))
-            except Permanent as exc:
-                failure = str(exc)
-                break
+        failure, attempts = future.result()
+        message = prepared.message
         at = to_utc_iso(now_local())
         row = [self.campaign_id, message.customer_id, message.ref, self.channel,
                message.address]  # fmt: skip
         if failure is None:
             # The server has the message: record it at once (the window in the docstring).
             with self.db.write(resume=self.command):
-                interaction = _log(self.db, message, self.channel, body, self.campaign_id, at)
+                interaction = _log(
+                    self.db, message, self.channel, prepared.body, self.campaign_id, at
+                )
                 self.db.execute(
-                    _UPSERT_SEND, (*row, "sent", None, message_id, interaction, attempts, at)
+                    _UPSERT_SEND,
+                    (*row, "sent", None, prepared.message_id, interaction, attempts, at),
                 )
             self.sent += 1
         else:
@@ -649,6 +671,41 @@ class Run:
             f"Sent {self.sent}, {skipped}, failed {len(self.failures)}{before} — "
             f"campaign {self.campaign}"
         )
+
+
+class _Prepared:
+    """A message ready to go: what is recorded (``body``, ``message_id``) and, for e-mail,
+    what goes over the wire (``data`` from ``from_addr`` to ``to_addr``)."""
+
+    __slots__ = ("message", "body", "message_id", "data", "from_addr", "to_addr")
+
+    def __init__(
+        self, message: Message, body: str, message_id: str | None, data: bytes | None,
+        from_addr: str | None, to_addr: str | None,
+    ) -> None:  # fmt: skip
+        self.message, self.body, self.message_id = message, body, message_id
+        self.data, self.from_addr, self.to_addr = data, from_addr, to_addr
+
+
+def _deliver(transport: Any, prepared: _Prepared, backoff: float) -> tuple[str | None, int]:
+    """Send one message, trying a temporary failure again with exponential backoff:
+    (None, attempts) once the server accepted it, (reason, attempts) if it did not.  Runs
+    on the sending thread: it touches the transport only, never the database."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            if prepared.data is not None:
+                transport.send(prepared.data, prepared.from_addr, prepared.to_addr)
+            else:
+                transport.send(prepared.message.address, prepared.message.text)
+            return None, attempts
+        except Temporary as exc:
+            if attempts >= MAX_ATTEMPTS:
+                return f"{exc} (after {attempts} attempts)", attempts
+            time.sleep(backoff * 2 ** (attempts - 1))
+        except Permanent as exc:
+            return str(exc), attempts
 
 
 _UPSERT_SEND = (
