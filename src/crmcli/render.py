@@ -374,11 +374,7 @@ def _share(columns: Sequence[Column], room: int, keep: Collection[str]) -> None:
     for column in columns:
         column.width = column.least
     spare = room - sum(c.least for c in columns)
-    for column in columns:
-        if column.kind != TEXT and spare > 0:
-            extra = min(spare, column.natural - column.width)
-            column.width += extra
-            spare -= extra
+    spare = _unwrap_headings(columns, spare)
     hungry = [c for c in columns if c.natural > c.width]
     while hungry and spare > 0:
         weights = [2 if c.name in keep else 1 for c in hungry]
@@ -392,6 +388,18 @@ def _share(columns: Sequence[Column], room: int, keep: Collection[str]) -> None:
             given = 1
         spare -= given
         hungry = [c for c in hungry if c.natural > c.width]
+    _unwrap_headings(columns, spare)  # what the text did not need
+
+
+def _unwrap_headings(columns: Sequence[Column], spare: int) -> int:
+    """Fixed columns their one-line heading while ``spare`` allows, all or nothing (a
+    heading given less than one line wraps anyway); what is left of ``spare``."""
+    for column in columns:
+        need = column.natural - column.width
+        if column.kind != TEXT and 0 < need <= spare:
+            column.width += need
+            spare -= need
+    return spare
 
 
 def identifying(names: Sequence[str], kinds: Mapping[str, str]) -> set[str]:
