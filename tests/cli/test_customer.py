@@ -495,3 +495,26 @@ def test_a_file_setting_refuses_a_name_it_cannot_look_up(
     assert result.stderr.count("\n") == 1
     assert "no such file" in result.stderr or "a PNG or JPEG file" in result.stderr
     assert crm("config", "get", key).stdout.strip() in ("", "(not set)")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("config", "set", "smtp_port", "9" * 5000),
+        ("config", "set", "send_rate", "9" * 5000),
+        ("customer", "unsubscribe", "9" * 5000),
+        ("customer", "nps", "1", "9" * 5000),
+        ("segment", "show", "9" * 5000),
+        ("segment", "add", "big", "--won-deals-min", "9" * 5000),
+    ],
+    ids=["port", "rate", "unsubscribe", "nps", "segment", "criterion"],
+)
+def test_a_number_of_thousands_of_digits_is_one_line(crm, db_path: Path, args: tuple) -> None:
+    """Python refuses to convert integers of over 4,300 digits: such input is refused
+    like any other bad number, never a traceback."""
+    add(crm, "Khách Một", "--email", "mot@example.com")
+    before = dump(db_path)
+    result = crm(*args)
+    assert result.exit_code in (1, 2), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert dump(db_path) == before

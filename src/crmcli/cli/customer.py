@@ -395,7 +395,7 @@ def _by_email_or_id(db: Any, who: str) -> int:
 
     text = who.strip()
     if text.isascii() and text.isdigit():  # "²" is a digit to isdigit(), not to int()
-        customer_id = int(text)
+        customer_id = int(text) if len(text) < 19 else MAX_ID + 1
         if customer_id > MAX_ID:
             raise NotFound("customer", text)
         db.require("customers", "customer", customer_id)

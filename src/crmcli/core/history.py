@@ -659,7 +659,7 @@ def _check_forgotten(db: Database, todo: Sequence[UndoStep]) -> None:
     erased: list[tuple[int, str, dict[str, set[int]]]] = []
     for forget_id, argv in forgets:
         entity, ident = argv[1], argv[3] if len(argv) > 3 else ""
-        if not ident.isdigit():
+        if not (ident.isascii() and ident.isdigit() and len(ident) < 19):
             continue
         erased.append((forget_id, f"{entity} {ident}", forgotten_rows(db, entity, int(ident))))
     for step in todo:

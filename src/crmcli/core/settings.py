@@ -94,7 +94,7 @@ def _logo(value: str) -> str:
 
 def _port(value: str) -> str:
     text = value.strip()
-    if not (text.isdecimal() and 0 < int(text) < 65536):
+    if not (text.isdecimal() and len(text) <= 5 and 0 < int(text) < 65536):
         raise InvalidValue("smtp_port", value, "a port number from 1 to 65535, e.g. 587")
     return str(int(text))
 

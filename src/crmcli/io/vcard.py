@@ -369,7 +369,11 @@ class _Card:
         value = prop.params.get("PREF")
         if value:
             text = str(value[0]).strip()
-            return int(text) if text.isdigit() and 1 <= int(text) <= 100 else 1
+            return (
+                int(text)
+                if text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= 100
+                else 1
+            )
         return 1 if any(t.casefold() == "pref" for t in self.types(prop)) else _NO_PREF
 
     def key_of(self, prop: _Prop, what: str, taken: set[str]) -> str | None:
@@ -734,7 +738,10 @@ def _is_extra(key: str, value: str) -> bool:
 
 def _natural(key: str) -> list[Any]:
     """``phone_2`` before ``phone_10``; the order the importer numbers them in."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in _NATURAL.split(key)]
+    return [
+        (0, int(p), "") if p.isascii() and p.isdigit() and len(p) < 19 else (1, 0, p)
+        for p in _NATURAL.split(key)
+    ]
 
 
 def _escape(value: str) -> str:

@@ -15,7 +15,7 @@ COMMENT_MAX = 2000
 def check_score(text: str) -> int:
     """A whole number from 0 to 10."""
     value = text.strip()
-    if not (value.isascii() and value.lstrip("-+").isdigit()):
+    if not (value.isascii() and value.lstrip("-+").isdigit() and len(value) <= 9):
         raise InvalidValue("SCORE", text, "a whole number from 0 to 10")
     try:
         score = int(value)

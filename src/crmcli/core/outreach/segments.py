@@ -81,7 +81,7 @@ def check_age(raw: str) -> list[int | None]:
 def check_int(raw: int | str, field: str, low: int, high: int | None = None) -> int:
     text = str(raw).strip()
     if (
-        not (text.isascii() and text.isdigit())
+        not (text.isascii() and text.isdigit() and len(text) <= 18)
         or int(text) < low
         or (high is not None and int(text) > high)
     ):
@@ -253,7 +253,7 @@ def get(db: Database, name_or_id: str | int) -> dict[str, Any]:
     :class:`NotFound` (exit 1) for an unknown one.  ``criteria`` is decoded."""
     text = str(name_or_id).strip()
     row = None
-    if text.isascii() and text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) < 19:
         row = db.one("SELECT * FROM segments WHERE id = ?", (int(text),))
     if row is None:
         row = db.one("SELECT * FROM segments WHERE name = ?", (text,))
