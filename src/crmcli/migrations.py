@@ -204,7 +204,10 @@ DEAL_ITEM_COLUMNS = [
     "id", "uid", "deal_id", "position", "product", "quantity", "unit_price", "created_at",
 ]  # fmt: skip
 
-LEAD_SOURCES = ("web", "cold-call", "social", "event", "referral", "list", "other")
+# The sources of m002, frozen (that migration makes the table with them); schema 10 adds
+# "email" (leads made from mail, ``crm mail import --new-leads``).
+LEAD_SOURCES_V2 = ("web", "cold-call", "social", "event", "referral", "list", "other")
+LEAD_SOURCES = ("web", "cold-call", "social", "event", "referral", "list", "email", "other")
 LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "lost")
 DEFAULT_STAGES = (
     # name, probability (%), kind
@@ -254,7 +257,7 @@ def m002_sales(conn: sqlite3.Connection) -> None:
             phone TEXT,
             company TEXT,
             title TEXT,
-            source TEXT CHECK (source IS NULL OR source IN {_in(LEAD_SOURCES)}),
+            source TEXT CHECK (source IS NULL OR source IN {_in(LEAD_SOURCES_V2)}),
             score INTEGER CHECK (score IS NULL OR score BETWEEN 0 AND 100),
             status TEXT NOT NULL CHECK (status IN {_in(LEAD_STATUSES)}),
             lost_reason TEXT CHECK (status <> 'lost' OR lost_reason IS NOT NULL),
@@ -1067,5 +1070,35 @@ def m009_segment_indexes(conn: sqlite3.Connection) -> None:
         "(customer_id, stage_id, currency, amount, closed_at)",
         "CREATE INDEX tickets_customer_closed ON tickets "
         "(customer_id, status, closed_at, satisfaction)",
+    ):
+        conn.execute(sql)
+
+
+INTERACTION_COLUMNS_V10 = [*INTERACTION_COLUMNS_V8, "direction", "message_key"]
+
+
+@migration
+def m010_mail_intake(conn: sqlite3.Connection) -> None:
+    """Mail in the timeline: an interaction may be an e-mail read from a mailbox, with its
+    direction (``in`` from the customer, ``out`` from the seller) and the key that makes a
+    second import of the same mailbox add nothing (its Message-ID, or a hash of its headers
+    when it has none).  Added columns; the audit triggers gain them.  Leads gain the source
+    ``email`` (a CHECK constraint: the table is rebuilt, :func:`rebuild_table`)."""
+    rebuild_table(
+        conn,
+        "leads",
+        lambda sql: sql.replace(
+            f"source IN {_in(LEAD_SOURCES_V2)}", f"source IN {_in(LEAD_SOURCES)}"
+        ),
+    )
+    for sql in (
+        *(f"DROP TRIGGER interactions_audit_{a}" for a in ("insert", "update", "delete")),
+        "ALTER TABLE interactions ADD COLUMN direction TEXT "
+        "CHECK (direction IS NULL OR direction IN ('in', 'out'))",
+        "ALTER TABLE interactions ADD COLUMN message_key TEXT "
+        "CHECK (message_key IS NULL OR length(message_key) <= 1000)",
+        "CREATE INDEX interactions_message_key ON interactions (message_key) "
+        "WHERE message_key IS NOT NULL",
+        *audit_triggers("interactions", INTERACTION_COLUMNS_V10),
     ):
         conn.execute(sql)

@@ -61,7 +61,7 @@ def test_list_newest_first_every_field(crm, story) -> None:
     ]  # fmt: skip
     assert set(rows[0]) == {
         "id", "uid", "type", "happened_at", "customer_id", "customer", "lead_id", "lead",
-        "body", "created_at",
+        "body", "created_at", "direction",
     }  # fmt: skip
     assert rows[0]["lead"] == "Đặng Thu Hà" and rows[0]["customer_id"] is None
     assert rows[1]["customer"] == "Trần Thị Bình"

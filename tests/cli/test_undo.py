@@ -90,6 +90,18 @@ CUSTOMERS_CSV = (
     'Bùi Minh,minh@example.vn,,"vip,mới"\n'
 )
 LEADS_CSV = "name,email,source\nHồ Lan,lan@example.vn,web\nĐỗ Khoa,khoa@example.vn,event\n"
+# A mailbox: one message from customer 1 and lead 2's shared address (binh@ is customer 2
+# and lead 2), one from a stranger (a new lead with --new-leads).
+MBOX = (
+    "From an@example.vn Mon Nov 23 09:00:00 2026\n"
+    "From: =?utf-8?b?Tmd1eeG7hW4gVsSDbiBBbg==?= <an@example.vn>\n"
+    "To: shop@example.vn, Binh <binh@example.vn>\nSubject: =?utf-8?q?B=C3=A1o_gi=C3=A1?=\n"
+    "Date: Mon, 23 Nov 2026 09:00:00 +0700\nMessage-ID: <m1@example.vn>\n\n"
+    "Anh gửi lại báo giá.\n\n"
+    "From lan@example.org Mon Nov 23 10:00:00 2026\n"
+    "From: Lan <lan@example.org>\nTo: shop@example.vn\nSubject: Hi\n"
+    "Date: Mon, 23 Nov 2026 10:00:00 +0700\nMessage-ID: <m2@example.org>\n\nPrice?\n"
+)
 DEALS_CSV = "Deal Name,customer_id,Amount,Deal Stage\nMáy chủ,1,5000,new\nBảo trì,2,300,proposal\n"
 
 # Every command that writes, with one or more ways to run it on the fixture.
@@ -193,6 +205,7 @@ WRITERS: dict[str, list[list[str]]] = {
     # An SMS through a command that accepts it (`true`): the message's interaction and its
     # send-log row are one command each, undone like any other.
     "send": [["send", "tin", "--customer", "1"]],
+    "mail import": [["mail", "import", "{mbox}", "--me", "shop@example.vn", "--new-leads"]],
     "demo": [["demo", "-f", "tsv"]],  # on a database with settings only: it refuses others
 }  # fmt: skip
 EMPTY_FIXTURE = {"demo"}
@@ -359,6 +372,8 @@ def files(tmp_path: Path) -> dict[str, str]:
         path = tmp_path / f"{name}.csv"
         path.write_text(text, encoding="utf-8")
         made[name] = str(path)
+    (tmp_path / "inbox.mbox").write_text(MBOX, encoding="utf-8")
+    made["mbox"] = str(tmp_path / "inbox.mbox")
     return made
 
 

@@ -49,7 +49,7 @@ app = group("Customers: add, find, show, edit, log interactions, import and expo
 
 TABLE_COLUMNS = ("id", "name", "company", "email", "phone", "city", "tags", "last_contacted")
 TABLE_DROP = ("last_contacted", "tags", "city", "email", "company")  # first to go when narrow
-INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
+INTERACTION_COLUMNS = ("id", "happened_at", "type", "direction", "body")
 DEAL_COLUMNS = ("id", "title", "stage", "value", "probability", "close_date")
 TICKET_COLUMNS = ("id", "subject", "priority", "status", "tier", "due_at", "overdue")
 REMINDER_COLUMNS = ("id", "due_at", "text", "every")

@@ -46,7 +46,7 @@ app = group("Leads from every channel: add, qualify, log contacts, convert to cu
 TABLE_COLUMNS = (
     "id", "name", "company", "status", "score", "source", "tags", "last_contacted",
 )  # fmt: skip
-INTERACTION_COLUMNS = ("id", "happened_at", "type", "body")
+INTERACTION_COLUMNS = ("id", "happened_at", "type", "direction", "body")
 STATUS_COLUMNS = ("changed_at", "from_status", "to_status", "reason")
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Lead id.", show_default=False)]

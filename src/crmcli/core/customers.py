@@ -481,7 +481,7 @@ def _where(sql: str, conditions: list[str]) -> str:
 
 GET_SQL = _SELECT + "WHERE c.id = ?"
 INTERACTIONS_SQL = (
-    "SELECT id, uid, type, happened_at, body, created_at FROM interactions "
+    "SELECT id, uid, type, direction, happened_at, body, created_at FROM interactions "
     "WHERE customer_id = ? ORDER BY happened_at DESC, id DESC"
 )
 
@@ -700,19 +700,28 @@ def delete(db: Database, customer_id: int) -> dict[str, Any]:
 
 
 def log(
-    db: Database, customer_id: int, kind: str, body: str, happened_at: str | None = None
+    db: Database,
+    customer_id: int,
+    kind: str,
+    body: str,
+    happened_at: str | None = None,
+    *,
+    direction: str | None = None,
+    message_key: str | None = None,
 ) -> int:
-    """Record a call / email / meeting / note with the customer; returns the interaction id."""
+    """Record a call / email / meeting / note with the customer; returns the interaction id.
+    ``direction`` and ``message_key``: an e-mail read from a mailbox (:mod:`core.mail`)."""
     if kind not in INTERACTION_TYPES:
         raise InvalidValue("--type", kind, f"choose one of {', '.join(INTERACTION_TYPES)}")
     text = clean(body, field="text", limit=NOTE_MAX, required=True)
     db.require("customers", "customer", customer_id)
     now = _now()
     cur = db.execute(
-        "INSERT INTO interactions (uid, customer_id, type, body, happened_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (str(uuid.uuid4()), customer_id, kind, text, happened_at or now, now),
-    )
+        "INSERT INTO interactions (uid, customer_id, type, body, happened_at, created_at, "
+        "direction, message_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (str(uuid.uuid4()), customer_id, kind, text, happened_at or now, now, direction,
+         message_key),
+    )  # fmt: skip
     return int(cur.lastrowid or 0)
 
 

@@ -26,12 +26,12 @@ TYPES = INTERACTION_TYPES
 # Every column an interaction carries, in output order (stable JSON field names).
 COLUMNS = (
     "id", "uid", "type", "happened_at", "customer_id", "customer", "lead_id", "lead", "body",
-    "created_at",
+    "created_at", "direction",
 )  # fmt: skip
 
 _SELECT = """
 SELECT i.id, i.uid, i.type, i.happened_at, i.customer_id, c.name AS customer, i.lead_id,
-       l.name AS lead, i.body, i.created_at
+       l.name AS lead, i.body, i.created_at, i.direction
 FROM interactions i
 LEFT JOIN customers c ON c.id = i.customer_id
 LEFT JOIN leads l ON l.id = i.lead_id

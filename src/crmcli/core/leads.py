@@ -262,7 +262,7 @@ def _where(sql: str, conditions: list[str]) -> str:
 
 
 INTERACTIONS_SQL = (
-    "SELECT id, uid, type, happened_at, body, customer_id, created_at FROM interactions "
+    "SELECT id, uid, type, direction, happened_at, body, customer_id, created_at FROM interactions "
     "WHERE lead_id = ? ORDER BY happened_at DESC, id DESC"
 )
 STATUS_CHANGES_SQL = (
@@ -447,9 +447,19 @@ class Logged:
         self.status_to: str | None = None
 
 
-def log(db: Database, lead_id: int, kind: str, body: str, happened_at: str | None = None) -> Logged:
+def log(
+    db: Database,
+    lead_id: int,
+    kind: str,
+    body: str,
+    happened_at: str | None = None,
+    *,
+    direction: str | None = None,
+    message_key: str | None = None,
+) -> Logged:
     """Record a call / email / meeting / note with the lead.  A ``new`` lead becomes
-    ``contacted``; a converted lead's interaction also belongs to its customer."""
+    ``contacted``; a converted lead's interaction also belongs to its customer.
+    ``direction`` and ``message_key``: an e-mail read from a mailbox (:mod:`core.mail`)."""
     if kind not in customers.INTERACTION_TYPES:
         raise InvalidValue(
             "--type", kind, f"choose one of {', '.join(customers.INTERACTION_TYPES)}"
@@ -462,9 +472,10 @@ def log(db: Database, lead_id: int, kind: str, body: str, happened_at: str | Non
     customer_id = row["customer_id"] if row["status"] == "converted" else None
     cur = db.execute(
         "INSERT INTO interactions (uid, customer_id, lead_id, type, body, happened_at, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (str(uuid.uuid4()), customer_id, lead_id, kind, text, happened_at or now, now),
-    )
+        "created_at, direction, message_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (str(uuid.uuid4()), customer_id, lead_id, kind, text, happened_at or now, now,
+         direction, message_key),
+    )  # fmt: skip
     logged = Logged(int(cur.lastrowid or 0), customer_id)
     if row["status"] == "new":
         _change_status(db, lead_id, "new", "contacted", f"{kind} logged", now)

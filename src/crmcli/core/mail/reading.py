@@ -1,0 +1,385 @@
+"""Reading mail as real mailboxes hold it: an mbox file (Gmail's Takeout, Thunderbird) or a
+Maildir folder, one message at a time, each turned into what crm keeps of it (:class:`Mail`).
+
+Parsing is the standard library's: :mod:`mailbox` finds the messages, :mod:`email` (the
+``default`` policy) decodes RFC 2047 headers, quoted-printable and base64 bodies.  What real
+mail needs beyond that is here: a body's charset that is wrong, missing (UTF-8 sent without a
+declaration) or unknown to Python is decoded by trying UTF-8, then the declared charset, then
+windows-1252, never failing; an HTML-only message is turned into text; quoted replies and
+signatures are trimmed (:func:`trim`).  A message that cannot be read at all raises
+:class:`Broken` with its position, so an import reports it and goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import UsageError
+
+# Senders that are machines, not people (``--new-leads`` makes no lead of them).
+_NO_REPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?|"
+    r"notifications?|notify|alerts?)([-+_.].*)?$",
+    re.IGNORECASE,
+)
+
+
+class Broken(Exception):
+    """A message that cannot be read; ``position`` says where it is in its mailbox."""
+
+    def __init__(self, position: str, reason: str) -> None:
+        super().__init__(f"{position}: {reason}")
+        self.position, self.reason = position, reason
+
+
+@dataclass
+class Mail:
+    """What crm keeps of one message."""
+
+    key: str  # the Message-ID without its brackets, or "sha256:…" of the headers
+    position: str  # "message 12" in an mbox, the file name in a Maildir
+    at: str  # the Date header, in UTC: 2026-11-23T09:00:00Z
+    sender: str  # the From address, lower case ('' when there is none)
+    sender_name: str
+    recipients: list[str]  # the To and Cc addresses, lower case
+    subject: str
+    text: str  # the body as plain text, trimmed
+    attachments: list[tuple[str, int]] = field(default_factory=list)  # (name, bytes)
+    bulk: bool = False  # a mailing list, a newsletter, an automatic reply
+    trimmed: bool = False  # quoted text or a signature was cut
+    references: list[str] = field(default_factory=list)  # In-Reply-To and References ids
+
+    def addresses(self) -> list[str]:
+        """Every address of the message, the sender first, each once."""
+        seen: list[str] = []
+        for addr in (self.sender, *self.recipients):
+            if addr and addr not in seen:
+                seen.append(addr)
+        return seen
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+def messages(source: str) -> Iterator[tuple[str, bytes]]:
+    """(position, raw bytes) of every message in ``source``: a Maildir folder (``cur``,
+    ``new``, ``tmp`` inside) or an mbox file.  Streamed: one message in memory at a time."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not all((path / sub).is_dir() for sub in ("cur", "new")):
+            raise UsageError(f"{source}: a folder, but not a Maildir (no cur/ and new/ inside)")
+        yield from _maildir(path)
+        return
+    if not path.is_file():
+        raise UsageError(f"{source}: no such file or folder")
+    with path.open("rb") as fh:
+        head = fh.read(5)
+    if head and head != b"From ":
+        raise UsageError(f"{source}: not an mbox file (it does not start with 'From ')")
+    yield from _mbox(path)
+
+
+def _maildir(path: Path) -> Iterator[tuple[str, bytes]]:
+    # Maildir's own order is none: by file name (which starts with the delivery time).
+    names = sorted(
+        (p for sub in ("cur", "new") for p in (path / sub).iterdir() if p.is_file()),
+        key=lambda p: p.name,
+    )
+    for p in names:
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise Broken(p.name, exc.strerror or str(exc)) from None
+        yield p.name, data
+
+
+def _mbox(path: Path) -> Iterator[tuple[str, bytes]]:
+    """Messages split on their ``From `` lines as they are read (mboxrd and mboxo alike:
+    the ``>From`` quoting of body lines is undone), without a table of contents in memory."""
+    n = 0
+    lines: list[bytes] = []
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.startswith(b"From ") and (lines or n == 0):
+                if lines:
+                    n += 1
+                    yield f"message {n}", _unquote(lines)
+                lines = []
+                continue
+            lines.append(line)
+        if lines:
+            n += 1
+            yield f"message {n}", _unquote(lines)
+
+
+_QUOTED_FROM = re.compile(rb"^>+From ")
+
+
+def _unquote(lines: list[bytes]) -> bytes:
+    if lines and lines[-1] in (b"\n", b"\r\n"):
+        lines = lines[:-1]  # the blank line mbox puts before the next From line
+    return b"".join(line[1:] if _QUOTED_FROM.match(line) else line for line in lines)
+
+
+# -- one message --------------------------------------------------------------------------
+
+
+def parse(raw: bytes, position: str) -> Mail:
+    """The message's :class:`Mail`; :class:`Broken` when it has no usable Date or no
+    addresses at all."""
+    from email import policy
+    from email.parser import BytesParser
+
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        sender_name, sender = _first_address(msg, "from")
+        recipients = [a for _, a in _addresses(msg, "to") + _addresses(msg, "cc")]
+        at = _date(msg)
+        subject = " ".join(_header(msg, "subject").split())
+        text, attachments, html = _body(msg)
+    except Broken:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed message must not stop the import
+        raise Broken(position, f"cannot read it ({type(exc).__name__}: {exc})") from None
+    if at is None:
+        raise Broken(position, "no readable Date header")
+    if not sender and not recipients:
+        raise Broken(position, "no From, To or Cc address")
+    text, trimmed = trim(text)
+    return Mail(
+        key=_key(msg, raw),
+        position=position,
+        at=at,
+        sender=sender,
+        sender_name=sender_name,
+        recipients=recipients,
+        subject=subject,
+        text=text,
+        attachments=attachments,
+        bulk=_bulk(msg, sender),
+        trimmed=trimmed or html,
+        references=_references(msg),
+    )
+
+
+def _header(msg: Any, name: str) -> str:
+    value = msg.get(name)
+    return "" if value is None else str(value)
+
+
+def _addresses(msg: Any, name: str) -> list[tuple[str, str]]:
+    from email.utils import getaddresses
+
+    out = []
+    for header in msg.get_all(name) or ():
+        try:
+            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+        except Exception:  # noqa: BLE001 - a header the policy could not parse: the raw way
+            pairs = getaddresses([str(header)])
+        for display, addr in pairs:
+            addr = addr.strip().strip("<>").lower()
+            if "@" in addr:
+                out.append((" ".join(str(display).split()), addr))
+    return out
+
+
+def _first_address(msg: Any, name: str) -> tuple[str, str]:
+    found = _addresses(msg, name)
+    return found[0] if found else ("", "")
+
+
+def _date(msg: Any) -> str | None:
+    from email.utils import parsedate_to_datetime
+
+    raw = msg.get("date")
+    if raw is None:
+        return None
+    when = getattr(raw, "datetime", None)
+    if when is None:
+        try:
+            when = parsedate_to_datetime(str(raw))
+        except (TypeError, ValueError, IndexError):
+            return None
+    if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown
+        when = when.replace(tzinfo=UTC)
+    if not 1970 <= when.year <= 9999:
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+
+
+def _key(msg: Any, raw: bytes) -> str:
+    """The Message-ID; without one, a hash of the headers that identify the message."""
+    mid = " ".join(_header(msg, "message-id").split()).strip("<>").strip()
+    if mid and len(mid) <= 900:
+        return mid
+    parts = [_header(msg, h) for h in ("date", "from", "to", "cc", "subject")]
+    if not any(parts):
+        parts.append(raw[:4096].decode("latin-1"))
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return "sha256:" + digest
+
+
+def _references(msg: Any) -> list[str]:
+    ids: list[str] = []
+    for name in ("in-reply-to", "references"):
+        for word in _header(msg, name).split():
+            word = word.strip().strip("<>")
+            if word and word not in ids:
+                ids.append(word)
+    return ids
+
+
+def _bulk(msg: Any, sender: str) -> bool:
+    """Mailing lists, newsletters and automatic mail: no personal message."""
+    if msg.get("list-id") is not None or msg.get("list-unsubscribe") is not None:
+        return True
+    if _header(msg, "precedence").strip().lower() in ("bulk", "list", "junk"):
+        return True
+    auto = _header(msg, "auto-submitted").strip().lower()
+    if auto and auto != "no":
+        return True
+    if msg.get("x-autoreply") is not None or msg.get("x-autorespond") is not None:
+        return True
+    return bool(_NO_REPLY.match(sender.partition("@")[0]))
+
+
+# -- the body -----------------------------------------------------------------------------
+
+
+def _body(msg: Any) -> tuple[str, list[tuple[str, int]], bool]:
+    """(text, attachments, from HTML): the text/plain part, else the HTML part as text."""
+    plain = html = None
+    attachments: list[tuple[str, int]] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        disposition = (part.get_content_disposition() or "").lower()
+        name = part.get_filename()
+        kind = part.get_content_type()
+        if (
+            disposition == "attachment"
+            or (name and disposition != "inline")
+            or (name and not kind.startswith("text/"))
+        ):
+            payload = part.get_payload(decode=True) or b""
+            attachments.append((" ".join(str(name or "unnamed").split()), len(payload)))
+            continue
+        if kind == "text/plain" and plain is None:
+            plain = decode_part(part)
+        elif kind == "text/html" and html is None:
+            html = decode_part(part)
+    if plain is not None and plain.strip():
+        return plain, attachments, False
+    if html is not None:
+        return html_to_text(html), attachments, True
+    return plain or "", attachments, False
+
+
+def decode_part(part: Any) -> str:
+    """A text part's payload as text, whatever its charset says (see the module's doc)."""
+    data = part.get_payload(decode=True)
+    if data is None:
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    return decode_bytes(data, part.get_content_charset())
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    try:
+        return data.decode("utf-8")  # what most mail is, declared or not
+    except UnicodeDecodeError:
+        pass
+    if charset:
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return data.decode("windows-1252", errors="replace")
+
+
+def html_to_text(html: str) -> str:
+    """The text of an HTML body: tags dropped, blocks as lines, entities decoded, script
+    and style left out."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+                            "blockquote", "pre", "table", "ul", "ol", "hr"})  # fmt: skip
+
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.out: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("script", "style", "head", "title"):
+                self.skip += 1
+            elif tag in self.BLOCKS:
+                self.out.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style", "head", "title"):
+                self.skip = max(0, self.skip - 1)
+            elif tag in self.BLOCKS:
+                self.out.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.out.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.out).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# A reply's attribution line: "On Mon, 1 Dec 2026, An <an@…> wrote:", "Vào … đã viết:",
+# "Am … schrieb …:", "Le … a écrit :".
+_ATTRIBUTION = re.compile(r"(wrote|đã viết|schrieb|a écrit|escribió)\s*:\s*$", re.IGNORECASE)
+_ORIGINAL = re.compile(r"^-{2,}\s*(original message|forwarded message|thư gốc)", re.IGNORECASE)
+
+
+def trim(text: str) -> tuple[str, bool]:
+    """The new part of a message: quoted lines (``>``) and the attribution line before
+    them, an Outlook-style original message and the signature (after ``-- ``) cut.  Returns
+    (text, whether anything was cut).  A message that is all quote is kept whole."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept: list[str] = []
+    cut = False
+    for line in lines:
+        stripped = line.rstrip()
+        if stripped in ("--", "-- ") or _ORIGINAL.match(stripped.strip()):
+            cut = True
+            break
+        if stripped.startswith(">"):
+            cut = True
+            _drop_attribution(kept)
+            continue
+        kept.append(stripped)
+    _drop_attribution(kept)
+    result = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    if not result:
+        whole = "\n".join(line.rstrip() for line in lines)
+        return re.sub(r"\n{3,}", "\n\n", whole).strip(), False
+    return result, cut
+
+
+_OPENING = ("on ", "vào ", "am ", "le ", "el ")
+
+
+def _drop_attribution(kept: list[str]) -> None:
+    """Take blank lines and a reply's attribution line (one line, or two when the address
+    wrapped) off the end of ``kept``."""
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if kept and _ATTRIBUTION.search(kept[-1]):
+        last = kept.pop()
+        if kept and not last.lower().startswith(_OPENING) and kept[-1].lower().startswith(_OPENING):
+            kept.pop()
