@@ -388,3 +388,111 @@ def test_html_to_text_and_charset_fallbacks() -> None:
     assert decode_bytes("Việt".encode(), None) == "Việt"
     assert normalize("NFC", decode_bytes(b"Vi\xea\xf2t", "windows-1258")) == "Việt"
     assert decode_bytes(b"caf\xe9", "no-such-charset") == "café"
+
+
+# -- web-form notifications ------------------------------------------------------------------
+
+CF7 = (
+    "From: Ánh Dương website <wordpress@anhduong.vn>\nTo: shop@anhduong.vn\n"
+    "Subject: =?utf-8?q?Li=C3=AAn_h=E1=BB=87_m=E1=BB=9Bi_t=E1=BB=AB_website?=\n"
+    "Date: {date}\nMessage-ID: <{mid}>\nContent-Type: text/plain; charset=utf-8\n\n"
+    "Họ tên: {name}\nEmail: {email}\nSố điện thoại: {phone}\nCông ty: Quán Sen\n"
+    "Lời nhắn:\nCho mình hỏi giá 2 máy in hoá đơn.\nGiao trước Tết được không?\n\n"
+    "Ngân sách: 10 triệu\n\n-- \nThis e-mail was sent from a contact form on Ánh Dương\n"
+)
+
+
+def form_box(path: Path, *submissions: dict[str, str]) -> Path:
+    parts = []
+    for n, fields in enumerate(submissions, 1):
+        values = {"date": "Mon, 16 Nov 2026 09:00:00 +0700", "mid": f"form{n}@anhduong.vn",
+                  "name": "Lê Hồng Nhung", "email": "Nhung@Cafe-Sen.vn",
+                  "phone": "0903 123 456", **fields}  # fmt: skip
+        parts.append("From wordpress Mon Nov 16 09:00:00 2026\n" + CF7.format(**values) + "\n")
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def test_a_web_form_becomes_a_lead_with_its_fields(
+    crm: Any, db_path: Path, tmp_path: Path, people: dict[str, int]
+) -> None:
+    ok(crm("config", "set", "country", "VN"))
+    box = form_box(tmp_path / "forms.mbox", {})
+    result = ok(crm("mail", "import", str(box), "--forms", "Liên hệ mới*"))
+    assert result.stderr.startswith("Imported 1 of 1 message: 1 interaction on 0 customers "
+                                    "and 1 lead; 1 web-form submission; 1 new lead")  # fmt: skip
+    (lead,) = json.loads(ok(crm("lead", "list", "-f", "json")).stdout)
+    assert (lead["name"], lead["email"], lead["phone"], lead["company"], lead["source"]) == (
+        "Lê Hồng Nhung", "nhung@cafe-sen.vn", "+84903123456", "Quán Sen", "web"
+    )  # fmt: skip
+    assert [r[5] for r in timeline(db_path)] == [
+        "Web form: Liên hệ mới từ website\n\nCho mình hỏi giá 2 máy in hoá đơn.\n"
+        "Giao trước Tết được không?\n\nNgân sách: 10 triệu"
+    ]
+    # Again, and with the setting instead of --forms: no second lead, nothing added.
+    ok(crm("config", "set", "mail_forms", "Liên hệ mới* | New contact*"))
+    again = ok(crm("mail", "import", str(box)))
+    assert again.stderr == ""
+    assert len(json.loads(ok(crm("lead", "list", "-f", "json")).stdout)) == 1
+
+
+def test_a_form_from_a_known_email_or_phone_is_logged_on_it(
+    crm: Any, db_path: Path, tmp_path: Path, people: dict[str, int]
+) -> None:
+    ok(crm("config", "set", "country", "VN"))
+    lead = int(ok(crm("lead", "add", "Phạm Hoa", "--phone", "0911 222 333")).stdout)
+    box = form_box(
+        tmp_path / "forms.mbox",
+        {"email": "AN.NGUYEN@saigontech.vn", "name": "An"},  # customer an, by e-mail
+        {"email": "", "phone": "+84 911 222 333", "name": "Hoa", "mid": "f2@x"},  # the lead
+    )
+    ok(crm("mail", "import", str(box), "--forms", "website"))
+    rows = timeline(db_path)
+    assert [(r[0], r[1]) for r in rows] == [(people["an"], None), (None, lead)]
+    assert len(json.loads(ok(crm("lead", "list", "-f", "json")).stdout)) == 1
+
+
+def test_map_names_a_label_of_ones_own(crm: Any, db_path: Path, tmp_path: Path) -> None:
+    box = tmp_path / "f.mbox"
+    box.write_text(
+        "From x Mon Nov 16 09:00:00 2026\nFrom: site@example.com\nTo: me@example.com\n"
+        "Subject: Quote request\nDate: Mon, 16 Nov 2026 09:00:00 +0000\n"
+        "Message-ID: <q1@x>\n\nKontakt: Klaus Weber\nE-Mail: k.weber@example.de\n"
+        "Firma: Weber Logistik\nProject: 40 scanners\n",
+        encoding="utf-8",
+    )
+    ok(crm("mail", "import", str(box), "--me", "me@example.com", "--forms", "quote request",
+           "--map", "Kontakt=name", "--map", "E-Mail=email", "--map", "firma=company"))  # fmt: skip
+    (lead,) = json.loads(ok(crm("lead", "list", "-f", "json")).stdout)
+    assert (lead["name"], lead["email"], lead["company"]) == (
+        "Klaus Weber",
+        "k.weber@example.de",
+        "Weber Logistik",
+    )
+    assert timeline(db_path)[0][5] == "Web form: Quote request\n\nProject: 40 scanners"
+    bad = crm("mail", "import", str(box), "--me", "me@example.com", "--map", "Kontakt=age")
+    assert bad.exit_code == 2 and "FIELD is one of" in bad.stderr
+
+
+def test_a_reply_to_a_campaign_message_links_to_its_campaign(
+    crm: Any, db_path: Path, tmp_path: Path, smtp: Any
+) -> None:
+    an = add(crm, "An", "--email", "an@example.vn")
+    ok(crm("template", "add", "tet", "--channel", "email", "--kind", "transactional",
+           "--subject", "Tết", "--body", "Chúc mừng năm mới"))  # fmt: skip
+    ok(crm("send", "tet", "--customer", str(an), "--campaign", "Tết 2027"))
+    ((sent_id, campaign),) = query(db_path, "SELECT message_id, campaign_id FROM sends")
+    box = tmp_path / "inbox.mbox"
+    box.write_text(
+        "From an Mon Nov 23 11:00:00 2026\nFrom: An <an@example.vn>\nTo: shop@anhduong.vn\n"
+        f"Subject: Re: Tết\nDate: Mon, 23 Nov 2026 11:00:00 +0700\nMessage-ID: <r1@x>\n"
+        f"In-Reply-To: {sent_id}\nReferences: {sent_id}\n\nCảm ơn shop!\n",
+        encoding="utf-8",
+    )
+    ok(crm("mail", "import", str(box)))
+    assert query(db_path, "SELECT campaign_id, direction FROM interactions ORDER BY id") == [
+        (campaign, "out"),
+        (campaign, "in"),
+    ]
+    report = json.loads(ok(crm("report", "campaigns", "-f", "json")).stdout)
+    assert report["campaigns"][0]["replies"] == 1

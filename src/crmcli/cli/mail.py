@@ -50,6 +50,26 @@ def import_mail(
             "(not a list, newsletter or automatic reply).",
         ),
     ] = False,
+    forms: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--forms",
+            metavar="SUBJECT_PATTERN",
+            help="Messages with this subject are web-form notifications: their 'Label: "
+            "value' lines make a lead (source web), or are logged on the customer or lead "
+            "with that e-mail or phone. Repeatable; * and ? as in the shell, else a part of "
+            "the subject. Default: the mail_forms setting.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="LABEL=FIELD",
+            help="A form label for a lead field (name, email, phone, company, title, "
+            "message, notes), beside the built-in English and Vietnamese ones. Repeatable.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="List what would be imported; write nothing."),
@@ -76,7 +96,7 @@ def import_mail(
     from crmcli.render import emit
 
     out = fmt_of(fmt)
-    db = database()
+    db = database(create=not dry_run)
     addresses = [a.strip().lower() for a in (me or []) if a.strip()] or intake.default_me(db)
     for addr in addresses:
         if "@" not in addr:
@@ -87,14 +107,23 @@ def import_mail(
             '"Your Name <you@example.com>"'
         )
     bound = parse_when(since, "--since", db) if since is not None else None
+    from crmcli.core import settings
+    from crmcli.core.mail import forms as webforms
+
+    patterns = (
+        webforms.check_patterns(forms)
+        if forms
+        else settings.form_patterns(db.setting("mail_forms"))
+    )
+    form_map = webforms.check_map(mapping or [])
     shown: list[dict[str, Any]] = []
 
     def seen(mail: Any, direction: str, records: list[Any]) -> None:
         if dry_run or verbose:
             shown.append(intake.as_row(mail, direction, records))
 
-    run = intake.Intake(db, me=addresses, since=bound, new_leads=new_leads, dry_run=dry_run,
-                        on_message=seen)  # fmt: skip
+    run = intake.Intake(db, me=addresses, since=bound, new_leads=new_leads, forms=patterns,
+                        form_map=form_map, dry_run=dry_run, on_message=seen)  # fmt: skip
     stream = reading.messages(source)  # a missing or wrong source is refused here
 
     def read_all() -> None:

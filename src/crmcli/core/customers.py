@@ -708,9 +708,11 @@ def log(
     *,
     direction: str | None = None,
     message_key: str | None = None,
+    campaign_id: int | None = None,
 ) -> int:
     """Record a call / email / meeting / note with the customer; returns the interaction id.
-    ``direction`` and ``message_key``: an e-mail read from a mailbox (:mod:`core.mail`)."""
+    ``direction`` and ``message_key``: an e-mail read from a mailbox (:mod:`core.mail`);
+    ``campaign_id``: the campaign it answers (a reply to a message crm sent)."""
     if kind not in INTERACTION_TYPES:
         raise InvalidValue("--type", kind, f"choose one of {', '.join(INTERACTION_TYPES)}")
     text = clean(body, field="text", limit=NOTE_MAX, required=True)
@@ -718,9 +720,9 @@ def log(
     now = _now()
     cur = db.execute(
         "INSERT INTO interactions (uid, customer_id, type, body, happened_at, created_at, "
-        "direction, message_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "direction, message_key, campaign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (str(uuid.uuid4()), customer_id, kind, text, happened_at or now, now, direction,
-         message_key),
+         message_key, campaign_id),
     )  # fmt: skip
     return int(cur.lastrowid or 0)
 

@@ -136,6 +136,18 @@ def _sms_command(value: str) -> str:
     return text
 
 
+def _forms(value: str) -> str:
+    from crmcli.core.mail.forms import check_patterns
+
+    text = _text("mail_forms", 1000)(value)
+    return " | ".join(check_patterns(text.split("|")))
+
+
+def form_patterns(value: str | None) -> list[str]:
+    """The patterns of the ``mail_forms`` setting."""
+    return [p.strip() for p in (value or "").split("|") if p.strip()]
+
+
 def _password_file(value: str) -> str:
     return _existing_file("smtp_password_file", value)
 
@@ -264,6 +276,13 @@ SETTINGS: dict[str, Setting] = {
             _sms_command,
             "the command that sends an SMS; {number} and {text} are its arguments "
             "(appended when absent); run without a shell, exit code 0 is success",
+        ),
+        Setting(
+            "mail_forms",
+            None,
+            _forms,
+            "subjects of web-form notifications for crm mail import (patterns, | between "
+            "them; * and ? as in the shell): their fields become leads",
         ),
     )
 }

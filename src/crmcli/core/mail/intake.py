@@ -36,6 +36,7 @@ class Report:
     customers: set[int] = field(default_factory=set)
     leads: set[int] = field(default_factory=set)
     new_leads: int = 0
+    forms: int = 0  # web-form notifications read
     already: int = 0  # messages every match of which had them already
     unmatched: int = 0
     older: int = 0  # before --since
@@ -51,6 +52,8 @@ class Report:
             f"{n(self.interactions, 'interaction')} on {n(len(self.customers), 'customer')} "
             f"and {n(len(self.leads), 'lead')}"
         ]
+        if self.forms:
+            parts.append(n(self.forms, "web-form submission"))
         if self.new_leads:
             parts.append(f"{n(self.new_leads, 'new lead')}")
         if self.already:
@@ -111,6 +114,24 @@ class AddressBook:
     def add(self, addr: str, record: Record) -> None:
         self.cache.setdefault(addr, []).append(record)
 
+    def by_phone(self, phone: str) -> list[Record]:
+        """The customers and leads (not converted) with this phone, as stored (E.164 when
+        the country is known)."""
+        found: list[Record] = [
+            ("customer", int(r[0]))
+            for r in self.db.conn.execute(
+                "SELECT id FROM customers WHERE phone = ? ORDER BY id", (phone,)
+            )
+        ]
+        found += [
+            ("lead", int(r[0]))
+            for r in self.db.conn.execute(
+                "SELECT id FROM leads WHERE phone = ? AND status != 'converted' ORDER BY id",
+                (phone,),
+            )
+        ]
+        return found
+
 
 class Intake:
     """One import: call :meth:`take` for each message (inside ``db.write()`` unless
@@ -123,6 +144,8 @@ class Intake:
         me: Iterable[str],
         since: str | None = None,
         new_leads: bool = False,
+        forms: Iterable[str] = (),
+        form_map: dict[str, str] | None = None,
         dry_run: bool = False,
         on_message: Callable[[Mail, str, list[Record]], None] | None = None,
     ) -> None:
@@ -132,6 +155,11 @@ class Intake:
         self.me = {a.strip().lower() for a in me if a.strip()}
         self.since = since
         self.new_leads = new_leads
+        self.forms = list(forms)
+        self.form_map = form_map or {}
+        from crmcli.core import settings
+
+        self.config = settings.load(db)
         self.dry_run = dry_run
         self.on_message = on_message
         self.book = AddressBook(db)
@@ -145,6 +173,12 @@ class Intake:
         if self.since is not None and mail.at < self.since:
             r.older += 1
             return
+        if self.forms and mail.sender not in self.me:
+            from crmcli.core.mail import forms
+
+            if forms.matches(mail.subject, self.forms):
+                self._form(mail)
+                return
         direction = "out" if mail.sender in self.me else "in"
         records: list[Record] = []
         for addr in mail.addresses():
@@ -175,6 +209,69 @@ class Intake:
         if self.on_message is not None:
             self.on_message(mail, direction, fresh)
 
+    def _form(self, mail: Mail) -> None:
+        """A web-form notification: logged on the customer or lead its e-mail or phone
+        belongs to, else a new lead (source web) with the message as its first interaction."""
+        from crmcli.core.mail import forms
+
+        r = self.report
+        r.forms += 1
+        submission = forms.parse(mail.text, self.form_map)
+        values = self._checked(submission)
+        records: list[Record] = []
+        if "email" in values:
+            records += self.book.find(str(values["email"]))
+        if "phone" in values:
+            phone = str(values["phone"])
+            records += [rec for rec in self.book.by_phone(phone) if rec not in records]
+        made_lead = False
+        if not records:
+            records = [self._new_lead(values, submission, mail)]
+            made_lead = True
+        fresh = [rec for rec in records if not self._has(rec, mail.key)]
+        if not fresh:
+            r.already += 1
+            return
+        r.imported += 1
+        r.new_leads += made_lead
+        text = fit(submission.text(mail.subject))
+        for record in fresh:
+            self._write(record, mail, "in", text)
+            r.interactions += 1
+            (r.customers if record[0] == "customer" else r.leads).add(record[1])
+        if self.on_message is not None:
+            self.on_message(mail, "in", fresh)
+
+    def _checked(self, submission: Any) -> dict[str, str | int | None]:
+        """The submission's lead fields that are valid; an invalid one (a phone the
+        country's rules refuse) goes to the text instead of failing the import."""
+        from crmcli.core import leads
+        from crmcli.errors import CrmError
+
+        values: dict[str, str | int | None] = {}
+        for name, raw in submission.values.items():
+            try:
+                values[name] = leads.check_value(name, raw, self.config)
+            except CrmError:
+                submission.other.append(f"{name}: {raw}")
+        if isinstance(values.get("email"), str):
+            values["email"] = str(values["email"]).lower()
+        return values
+
+    def _new_lead(self, values: dict[str, Any], submission: Any, mail: Mail) -> Record:
+        name = values.get("name") or (
+            str(values["email"]).partition("@")[0] if values.get("email") else "Web form"
+        )
+        record: Record = ("lead", 0)
+        if not self.dry_run:
+            from crmcli.core import leads
+
+            data = leads.LeadInput({**values, "name": name, "source": "web"})
+            record = ("lead", leads.add(self.db, data))
+        if values.get("email"):
+            self.book.add(str(values["email"]), record)
+        return record
+
     # -- the records ---------------------------------------------------------------------
 
     def _has(self, record: Record, key: str) -> bool:
@@ -195,6 +292,19 @@ class Intake:
             )
         return False
 
+    def _answered(self, customer_id: int, mail: Mail) -> int | None:
+        """The campaign of the message crm sent the customer that ``mail`` replies to
+        (its In-Reply-To or References), if any."""
+        refs = [f"<{ref}>" for ref in mail.references[-50:]]
+        if not refs:
+            return None
+        row = self.db.conn.execute(
+            f"SELECT campaign_id FROM sends WHERE customer_id = ? AND message_id IN "
+            f"({', '.join('?' * len(refs))}) ORDER BY at DESC LIMIT 1",
+            (customer_id, *refs),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def _lead(self, mail: Mail) -> Record:
         """A new lead for the unknown sender of ``mail`` (in a dry run, a stand-in)."""
         name = mail.sender_name.strip() or mail.sender.partition("@")[0]
@@ -208,6 +318,9 @@ class Intake:
         return record
 
     def _log(self, record: Record, mail: Mail, direction: str) -> None:
+        self._write(record, mail, direction, body(mail))
+
+    def _write(self, record: Record, mail: Mail, direction: str, text: str) -> None:
         if self.dry_run:
             self.seen_keys.add((mail.key, record))
             return
@@ -215,25 +328,30 @@ class Intake:
 
         kind, ident = record
         if kind == "customer":
-            customers.log(self.db, ident, "email", body(mail), mail.at,
-                          direction=direction, message_key=mail.key)  # fmt: skip
+            campaign = self._answered(ident, mail) if direction == "in" else None
+            customers.log(self.db, ident, "email", text, mail.at, direction=direction,
+                          message_key=mail.key, campaign_id=campaign)  # fmt: skip
         else:  # a new lead becomes contacted
-            leads.log(self.db, ident, "email", body(mail), mail.at,
+            leads.log(self.db, ident, "email", text, mail.at,
                       direction=direction, message_key=mail.key)  # fmt: skip
 
 
 def body(mail: Mail) -> str:
     """The interaction's text: the subject, the message's text and its attachments by name
     and size, within the length of a note."""
-    from crmcli.text import clean
-
     parts = [mail.subject or "(no subject)"]
     if mail.text:
         parts.append(mail.text)
     if mail.attachments:
         listed = ", ".join(f"{name} ({_size(size)})" for name, size in mail.attachments)
         parts.append(f"Attachments: {listed}")
-    text = "\n\n".join(parts)
+    return fit("\n\n".join(parts))
+
+
+def fit(text: str) -> str:
+    """``text`` as a note holds it: cleaned, cut with … when longer than a note."""
+    from crmcli.text import clean
+
     if len(text) > NOTE_MAX - 1:
         text = text[: NOTE_MAX - 2] + "…"
     cleaned = clean(text, field="body", limit=NOTE_MAX, required=True)

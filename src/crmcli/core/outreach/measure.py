@@ -48,7 +48,8 @@ counts AS MATERIALIZED (
 replies AS MATERIALIZED (
   SELECT r.campaign_id, count(*) AS replies, count(DISTINCT r.customer_id) AS replied
   FROM reached r JOIN interactions i ON i.customer_id = r.customer_id
-  WHERE i.campaign_id IS NULL AND i.happened_at > r.since AND i.happened_at <= r.until
+  WHERE (i.campaign_id IS NULL OR i.direction = 'in')
+    AND i.happened_at > r.since AND i.happened_at <= r.until
   GROUP BY r.campaign_id
 ),
 opened AS MATERIALIZED (

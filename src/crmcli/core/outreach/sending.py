@@ -638,7 +638,13 @@ class Run:
             # The server has the message: record it at once (the window in the docstring).
             with self.db.write(resume=self.command):
                 interaction = _log(
-                    self.db, message, self.channel, prepared.body, self.campaign_id, at
+                    self.db,
+                    message,
+                    self.channel,
+                    prepared.body,
+                    self.campaign_id,
+                    at,
+                    prepared.message_id,
                 )
                 self.db.execute(
                     _UPSERT_SEND,
@@ -718,9 +724,13 @@ _UPSERT_SEND = (
 )
 
 
-def _log(db: Database, message: Message, channel: str, body: str, campaign_id: Any, at: str) -> int:
+def _log(
+    db: Database, message: Message, channel: str, body: str, campaign_id: Any, at: str,
+    message_id: str | None = None,
+) -> int:  # fmt: skip
     """The message as an interaction of the customer (what ``customer log`` writes, with
-    its campaign); the customer's last contact follows from it."""
+    its campaign, direction ``out`` and, for e-mail, its Message-ID as the key that
+    ``crm mail import`` knows it by); the customer's last contact follows from it."""
     import uuid
 
     from crmcli.text import NOTE_MAX, clean
@@ -728,8 +738,17 @@ def _log(db: Database, message: Message, channel: str, body: str, campaign_id: A
     text = clean(body[: NOTE_MAX - 1], field="body", limit=NOTE_MAX, required=True)
     cur = db.execute(
         "INSERT INTO interactions (uid, customer_id, type, body, happened_at, created_at, "
-        "campaign_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (str(uuid.uuid4()), message.customer_id, channel, text, at, at, campaign_id),
+        "campaign_id, direction, message_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'out', ?)",
+        (
+            str(uuid.uuid4()),
+            message.customer_id,
+            channel,
+            text,
+            at,
+            at,
+            campaign_id,
+            message_id.strip("<>") if message_id else None,
+        ),
     )
     return int(cur.lastrowid or 0)
 
