@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import query
 
-BOOKKEEPING = {"commands", "audit", "active_command", "migrations"}
+BOOKKEEPING = {"commands", "audit", "active_command", "migrations", "search_paused"}
 
 
 def ok(result: Any) -> str:

@@ -11,6 +11,7 @@ they also catch cascaded deletes, and no code path can forget them.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -1083,7 +1084,12 @@ def m010_mail_intake(conn: sqlite3.Connection) -> None:
     direction (``in`` from the customer, ``out`` from the seller) and the key that makes a
     second import of the same mailbox add nothing (its Message-ID, or a hash of its headers
     when it has none).  Added columns; the audit triggers gain them.  Leads gain the source
-    ``email`` (a CHECK constraint: the table is rebuilt, :func:`rebuild_table`)."""
+    ``email`` (a CHECK constraint: the table is rebuilt, :func:`rebuild_table`).
+
+    The search index holds each customer's and lead's interactions in their row, rebuilt by a
+    trigger on every interaction: adding n interactions to one record cost O(n²).  A row in
+    ``search_paused`` (only ever inside a command's transaction) stops those triggers; the
+    command then re-indexes each record it touched once (:mod:`crmcli.core.search_index`)."""
     rebuild_table(
         conn,
         "leads",
@@ -1100,5 +1106,17 @@ def m010_mail_intake(conn: sqlite3.Connection) -> None:
         "CREATE INDEX interactions_message_key ON interactions (message_key) "
         "WHERE message_key IS NOT NULL",
         *audit_triggers("interactions", INTERACTION_COLUMNS_V10),
+        "CREATE TABLE search_paused (id INTEGER PRIMARY KEY CHECK (id = 1))",
     ):
         conn.execute(sql)
+    for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'interactions' "
+        "AND name IN ('interactions_fts_insert', 'interactions_fts_update', "
+        "'interactions_fts_delete', 'interactions_lead_fts_insert', "
+        "'interactions_lead_fts_update', 'interactions_lead_fts_delete')"
+    ).fetchall():
+        parts = re.fullmatch(r"(.*?) WHEN (.*?) (BEGIN .*)", sql, re.S)
+        assert parts is not None, name
+        head, when, body = parts.groups()
+        conn.execute(f"DROP TRIGGER {name}")
+        conn.execute(f"{head} WHEN ({when}) AND NOT EXISTS (SELECT 1 FROM search_paused) {body}")

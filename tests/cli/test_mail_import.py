@@ -496,3 +496,74 @@ def test_a_reply_to_a_campaign_message_links_to_its_campaign(
     ]
     report = json.loads(ok(crm("report", "campaigns", "-f", "json")).stdout)
     assert report["campaigns"][0]["replies"] == 1
+
+
+def test_the_search_index_is_the_same_as_row_by_row(
+    crm: Any, db_path: Path, tmp_path: Path, people: dict[str, int]
+) -> None:
+    """An import re-indexes each customer and lead once, at its end (row-by-row triggers
+    cost O(n²) on a long history): the index then holds what the triggers would have
+    written, search finds the mail, and the pause is gone."""
+    box = mbox(
+        tmp_path / "a.mbox",
+        *(message("an.nguyen@saigontech.vn", ME, f"Đơn {n}", f"máy pha cà phê số {n}\n",
+                  "Mon, 16 Nov 2026 09:00 +0700", f"<s{n}@x>") for n in range(30)),
+        message("lan@example.org", ME, "Hỏi", "bình giữ nhiệt\n", "Mon, 16 Nov 2026 09:00 +0700",
+                "<s-lead@x>"),
+    )  # fmt: skip
+    ok(crm("mail", "import", str(box), "--new-leads"))
+    for table in ("customers", "leads"):
+        index = query(db_path, f"SELECT rowid, activity FROM {table}_fts ORDER BY rowid")
+        doc = query(db_path, f"SELECT id, activity FROM {table}_search_doc ORDER BY id")
+        assert index == doc
+    assert query(db_path, "SELECT count(*) FROM search_paused") == [(0,)]
+    found = json.loads(
+        ok(crm("customer", "list", "--search", "pha cà phê 29", "-f", "json")).stdout
+    )
+    assert [c["id"] for c in found] == [people["an"]]
+    leads = json.loads(ok(crm("lead", "list", "--search", "giữ nhiệt", "-f", "json")).stdout)
+    assert [ld["email"] for ld in leads] == ["lan@example.org"]
+    # A later log on the customer goes through the triggers as before.
+    ok(crm("customer", "log", str(people["an"]), "gọi lại về máy xay"))
+    found = json.loads(ok(crm("customer", "list", "--search", "máy xay", "-f", "json")).stdout)
+    assert [c["id"] for c in found] == [people["an"]]
+    doctor = crm("doctor")
+    assert doctor.exit_code == 0, doctor.stdout + doctor.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a@b.c", "Name <a@b.c>", "=?utf-8?q?B=C3=ACnh?= <b@x.vn>, c@x.vn", '"Last, First" <a@b.c>',
+     "An Nguyễn <an@x.vn>", "a@b.c (comment)", "<a@b.c>", "Name<a@b.c>",
+     "undisclosed-recipients:;", "Bình Trần <b@x.vn>,An <a@x.vn>", "Group: a@b.c, c@d.e;",
+     "a@b.c <x@y.z>", "Nguy\udce1\udcbbn <a@b.c>", "x", "", " , a@b.c", "a@b.c>", "<a@b.c",
+     "s hop@x.y", "shop@anhduong.vn", "A B <a@b.c>, c@d.e, <e@f.g>", "a@b@c", "<>"],
+)  # fmt: skip
+def test_the_quick_address_reader_agrees_with_the_library(value: str) -> None:
+    from email.utils import getaddresses
+
+    from crmcli.core.mail.reading import _address_pairs
+
+    assert _address_pairs([value]) == getaddresses([value])
+
+
+def test_doctor_finds_and_fixes_a_pause_left_in_the_index(
+    crm: Any, db_path: Path, people: dict[str, int]
+) -> None:
+    """A pause is only ever inside one command's transaction; if one were ever committed,
+    what is logged after it would not be searchable: the doctor says so and --fix rebuilds."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    conn.execute("INSERT INTO search_paused (id) VALUES (1)")
+    conn.commit()
+    conn.close()
+    ok(crm("customer", "log", str(people["an"]), "hỏi về máy sấy"))
+    assert ok(crm("customer", "list", "--search", "máy sấy", "-f", "ids")).stdout == ""
+    doctor = crm("doctor")
+    assert doctor.exit_code != 0
+    assert "the index of interactions is paused" in doctor.stdout + doctor.stderr
+    ok(crm("doctor", "--fix"))
+    assert query(db_path, "SELECT count(*) FROM search_paused") == [(0,)]
+    found = ok(crm("customer", "list", "--search", "máy sấy", "-f", "ids")).stdout
+    assert found == f"{people['an']}\n"

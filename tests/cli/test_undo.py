@@ -24,7 +24,14 @@ from typer.testing import CliRunner
 from tests.conftest import FIXED_NOW, TZ, dump, query
 
 # number_sequences: the document counters, not audited on purpose (a number is never reused).
-BOOKKEEPING = {"commands", "audit", "active_command", "migrations", "number_sequences"}
+BOOKKEEPING = {
+    "commands",
+    "audit",
+    "active_command",
+    "migrations",
+    "number_sequences",
+    "search_paused",
+}
 
 # The rich fixture: customers with tags, interactions and a cadence, leads with tags and
 # status history, deals with items and stage history (one won), a ticket thread, reminders

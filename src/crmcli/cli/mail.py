@@ -149,10 +149,14 @@ def import_mail(
         if dry_run:
             checked()
         else:
-            with db.write():
+            from crmcli.core import search_index
+
+            with db.write(), search_index.deferred(db) as touched:
                 checked()
-                if not db.changed:
+                if not report.interactions and not report.new_leads:
                     raise Discard  # nothing new: no command in the history either
+                touched.customers |= report.customers
+                touched.leads |= report.leads
     except reading.Broken as exc:  # a file of a Maildir that cannot be read
         raise CrmError(f"{source}: {exc}; nothing was imported") from None
     if shown:

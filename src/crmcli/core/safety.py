@@ -513,6 +513,12 @@ def check_search_index(db: Database, fts: str, base: str) -> Check:
     ]
     if extra:
         check.problems.append(f"{len(extra)} index rows without their {base}: {_listed(extra)}")
+    # A pause is only ever inside one command's transaction (core/search_index.py): one
+    # committed means the interactions written since were not indexed.
+    if _has_table(db.conn, "search_paused") and db.scalar("SELECT 1 FROM search_paused"):
+        check.problems.append(
+            "the index of interactions is paused: what was logged since is not indexed"
+        )
     if not check.problems:
         count = db.scalar(f"SELECT count(*) FROM {base}")
         check.note = f"{check.note}{count} {base} indexed"
@@ -685,6 +691,8 @@ def repair(db: Database, checks: list[Check]) -> list[Check]:
             for fts in indexes:
                 for sql in _fts_rebuild_sql(fts):
                     db.execute(sql)
+            if indexes and _has_table(db.conn, "search_paused"):
+                db.execute("DELETE FROM search_paused")
     if "file mode" in broken:
         for p in _related_files(db.path):
             os.chmod(p, FILE_MODE)

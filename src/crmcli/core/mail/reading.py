@@ -1,13 +1,16 @@
 """Reading mail as real mailboxes hold it: an mbox file (Gmail's Takeout, Thunderbird) or a
 Maildir folder, one message at a time, each turned into what crm keeps of it (:class:`Mail`).
 
-Parsing is the standard library's: :mod:`mailbox` finds the messages, :mod:`email` (the
-``default`` policy) decodes RFC 2047 headers, quoted-printable and base64 bodies.  What real
-mail needs beyond that is here: a body's charset that is wrong, missing (UTF-8 sent without a
-declaration) or unknown to Python is decoded by trying UTF-8, then the declared charset, then
-windows-1252, never failing; an HTML-only message is turned into text; quoted replies and
-signatures are trimmed (:func:`trim`).  A message that cannot be read at all raises
-:class:`Broken` with its position, so an import reports it and goes on.
+Parsing is the standard library's :mod:`email`, with its ``compat32`` policy: headers are
+kept as the raw text they are and decoded here when read (RFC 2047 words with
+:func:`email.header.decode_header`, addresses with :func:`email.utils.getaddresses`), bodies
+from quoted-printable and base64 by the message. The ``default`` policy parses every header
+it is asked for into an object: measured by bench/mail.py, two thirds of the time of an
+import. What real mail needs beyond that is here: a body's charset that is wrong, missing
+(UTF-8 sent without a declaration) or unknown to Python is decoded by trying UTF-8, then the
+declared charset, then windows-1252, never failing; an HTML-only message is turned into
+text; quoted replies and signatures are trimmed (:func:`trim`). A message that cannot be
+read at all raises :class:`Broken` with its position, so an import reports it and goes on.
 """
 
 from __future__ import annotations
@@ -130,19 +133,37 @@ def _unquote(lines: list[bytes]) -> bytes:
 # -- one message --------------------------------------------------------------------------
 
 
+_POLICY: Any = None
+
+
+def _policy() -> Any:
+    """``compat32``, reading a header back as its raw text (8-bit bytes as surrogates) rather
+    than as a Header object: :func:`header_text` decodes it."""
+    global _POLICY
+    if _POLICY is None:
+        from email.policy import Compat32
+
+        class Raw(Compat32):
+            def header_fetch_parse(self, name: str, value: str) -> str:
+                return value
+
+        _POLICY = Raw()
+    return _POLICY
+
+
 def parse(raw: bytes, position: str) -> Mail:
     """The message's :class:`Mail`; :class:`Broken` when it has no usable Date or no
     addresses at all."""
-    from email import policy
     from email.parser import BytesParser
 
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
-        sender_name, sender = _first_address(msg, "from")
-        recipients = [a for _, a in _addresses(msg, "to") + _addresses(msg, "cc")]
-        at = _date(msg)
-        subject = " ".join(_header(msg, "subject").split())
-        text, attachments, html = _body(msg)
+        msg = BytesParser(policy=_policy()).parsebytes(raw)
+        head = _Headers(msg)
+        sender_name, sender = _first_address(head, "from")
+        recipients = [a for _, a in _addresses(head, "to") + _addresses(head, "cc")]
+        at = _date(head)
+        subject = " ".join(header_text(_header(head, "subject")).split())
+        text, attachments, html = _single(msg, head) or _body(msg)
     except Broken:
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed message must not stop the import
@@ -153,7 +174,7 @@ def parse(raw: bytes, position: str) -> Mail:
         raise Broken(position, "no From, To or Cc address")
     text, trimmed = trim(text)
     return Mail(
-        key=_key(msg, raw),
+        key=_key(head, raw),
         position=position,
         at=at,
         sender=sender,
@@ -162,10 +183,29 @@ def parse(raw: bytes, position: str) -> Mail:
         subject=subject,
         text=text,
         attachments=attachments,
-        bulk=_bulk(msg, sender),
+        bulk=_bulk(head, sender),
         trimmed=trimmed or html,
-        references=_references(msg),
+        references=_references(head),
     )
+
+
+class _Headers:
+    """A message's headers by lower-case name, read once: ``Message.get`` walks every
+    header for each name asked (a fifth of the time of reading a message)."""
+
+    __slots__ = ("named",)
+
+    def __init__(self, msg: Any) -> None:
+        self.named: dict[str, list[str]] = {}
+        for name, value in msg.items():
+            self.named.setdefault(name.lower(), []).append(value)
+
+    def get(self, name: str) -> str | None:
+        values = self.named.get(name)
+        return values[0] if values else None
+
+    def get_all(self, name: str) -> list[str] | None:
+        return self.named.get(name)
 
 
 def _header(msg: Any, name: str) -> str:
@@ -173,19 +213,57 @@ def _header(msg: Any, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _addresses(msg: Any, name: str) -> list[tuple[str, str]]:
+def header_text(value: str) -> str:
+    """A raw header's text: 8-bit bytes (UTF-8 sent raw, as much mail does) decoded like a
+    body, RFC 2047 words decoded; what cannot be decoded is left as it is."""
+    if value.isascii() and "=?" not in value:
+        return value  # most headers: nothing to decode
+    from email.errors import HeaderParseError
+    from email.header import decode_header, make_header
+
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = decode_bytes(value.encode("ascii", "surrogateescape"), None)
+    if "=?" in value:
+        try:
+            value = str(make_header(decode_header(value)))
+        except (HeaderParseError, LookupError, UnicodeError, ValueError):
+            pass
+    return value
+
+
+# The common forms of an address list, read without the general parser: "a@b.c",
+# "Name <a@b.c>", "=?utf-8?…?= <a@b.c>", separated by commas, no quotes or comments.
+_ADDR = r"[^\s<>\",;:()@]+@[^\s<>\",;:()@]+"
+_SIMPLE_ADDRESS = re.compile(
+    rf"\s*(?:([^\s<>\",;:()@][^<>\",;:()@]*?)\s*<({_ADDR})>|<({_ADDR})>|({_ADDR}))\s*"
+)
+
+
+def _address_pairs(values: list[str]) -> list[tuple[str, str]]:
     from email.utils import getaddresses
 
+    pairs = []
+    for value in values:
+        simple = []
+        for part in value.split(","):
+            match = _SIMPLE_ADDRESS.fullmatch(part)
+            if match is None:
+                break
+            name, named, bracketed, bare = match.groups()
+            simple.append((name or "", named or bracketed or bare))
+        else:
+            pairs += simple
+            continue
+        pairs += getaddresses([value])
+    return pairs
+
+
+def _addresses(msg: Any, name: str) -> list[tuple[str, str]]:
     out = []
-    for header in msg.get_all(name) or ():
-        try:
-            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
-        except Exception:  # noqa: BLE001 - a header the policy could not parse: the raw way
-            pairs = getaddresses([str(header)])
-        for display, addr in pairs:
-            addr = addr.strip().strip("<>").lower()
-            if "@" in addr:
-                out.append((" ".join(str(display).split()), addr))
+    for display, addr in _address_pairs([str(h) for h in msg.get_all(name) or ()]):
+        addr = header_text(addr).strip().strip("<>").lower()
+        if "@" in addr:
+            out.append((" ".join(header_text(display).split()), addr))
     return out
 
 
@@ -200,12 +278,10 @@ def _date(msg: Any) -> str | None:
     raw = msg.get("date")
     if raw is None:
         return None
-    when = getattr(raw, "datetime", None)
-    if when is None:
-        try:
-            when = parsedate_to_datetime(str(raw))
-        except (TypeError, ValueError, IndexError):
-            return None
+    try:
+        when = parsedate_to_datetime(" ".join(str(raw).split()))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
     if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown
         when = when.replace(tzinfo=UTC)
     if not 1970 <= when.year <= 9999:
@@ -215,7 +291,7 @@ def _date(msg: Any) -> str | None:
 
 def _key(msg: Any, raw: bytes) -> str:
     """The Message-ID; without one, a hash of the headers that identify the message."""
-    mid = " ".join(_header(msg, "message-id").split()).strip("<>").strip()
+    mid = " ".join(header_text(_header(msg, "message-id")).split()).strip("<>").strip()
     if mid and len(mid) <= 900:
         return mid
     parts = [_header(msg, h) for h in ("date", "from", "to", "cc", "subject")]
@@ -228,7 +304,7 @@ def _key(msg: Any, raw: bytes) -> str:
 def _references(msg: Any) -> list[str]:
     ids: list[str] = []
     for name in ("in-reply-to", "references"):
-        for word in _header(msg, name).split():
+        for word in header_text(_header(msg, name)).split():
             word = word.strip().strip("<>")
             if word and word not in ids:
                 ids.append(word)
@@ -252,6 +328,29 @@ def _bulk(msg: Any, sender: str) -> bool:
 # -- the body -----------------------------------------------------------------------------
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+
+
+def _single(msg: Any, head: _Headers) -> tuple[str, list[tuple[str, int]], bool] | None:
+    """The body of a message of one text part (most mail) read from its headers alone;
+    None for anything else (parts, attachments, names), which :func:`_body` reads."""
+    ctype = head.get("content-type") or "text/plain"
+    disposition = head.get("content-disposition") or ""
+    if "name" in ctype.lower() or "name" in disposition.lower() or msg.is_multipart():
+        return None
+    kind = ctype.split(";", 1)[0].strip().lower()
+    if kind not in ("text/plain", "text/html") or disposition.strip().lower().startswith(
+        "attachment"
+    ):
+        return None
+    data = msg.get_payload(decode=True)
+    match = _CHARSET.search(ctype)
+    content = decode_bytes(data or b"", match.group(1).lower() if match else None)
+    if kind == "text/html":
+        return html_to_text(content), [], True
+    return content, [], False
+
+
 def _body(msg: Any) -> tuple[str, list[tuple[str, int]], bool]:
     """(text, attachments, from HTML): the text/plain part, else the HTML part as text."""
     plain = html = None
@@ -268,7 +367,8 @@ def _body(msg: Any) -> tuple[str, list[tuple[str, int]], bool]:
             or (name and not kind.startswith("text/"))
         ):
             payload = part.get_payload(decode=True) or b""
-            attachments.append((" ".join(str(name or "unnamed").split()), len(payload)))
+            label = header_text(str(name)) if name else "unnamed"
+            attachments.append((" ".join(label.split()), len(payload)))
             continue
         if kind == "text/plain" and plain is None:
             plain = decode_part(part)
@@ -352,16 +452,21 @@ def trim(text: str) -> tuple[str, bool]:
     (text, whether anything was cut).  A message that is all quote is kept whole."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
-    cut = False
+    cut = quoting = False
     for line in lines:
         stripped = line.rstrip()
-        if stripped in ("--", "-- ") or _ORIGINAL.match(stripped.strip()):
+        if stripped[:1] == "-" and (stripped == "--" or _ORIGINAL.match(stripped)):
+            cut = True
+            break
+        if line == "-- ":
             cut = True
             break
         if stripped.startswith(">"):
-            cut = True
-            _drop_attribution(kept)
+            if not quoting:  # the first line of a quote: the attribution goes with it
+                _drop_attribution(kept)
+            cut = quoting = True
             continue
+        quoting = False
         kept.append(stripped)
     _drop_attribution(kept)
     result = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
@@ -379,7 +484,7 @@ def _drop_attribution(kept: list[str]) -> None:
     wrapped) off the end of ``kept``."""
     while kept and not kept[-1].strip():
         kept.pop()
-    if kept and _ATTRIBUTION.search(kept[-1]):
+    if kept and kept[-1].endswith(":") and _ATTRIBUTION.search(kept[-1]):
         last = kept.pop()
         if kept and not last.lower().startswith(_OPENING) and kept[-1].lower().startswith(_OPENING):
             kept.pop()
