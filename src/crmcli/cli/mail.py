@@ -127,8 +127,9 @@ def import_mail(
     stream = reading.messages(source)  # a missing or wrong source is refused here
 
     def read_all() -> None:
-        with _progress() as step:
+        with _progress(source) as step:
             for position, raw in stream:
+                step(len(raw))
                 try:
                     mail = reading.parse(raw, position)
                 except reading.Broken as exc:
@@ -136,7 +137,6 @@ def import_mail(
                     run.report.broken.append(exc)
                     continue
                 run.take(mail)
-                step()
 
     report = run.report
 
@@ -176,22 +176,55 @@ def import_mail(
 
 
 class _progress:
-    """A progress count on stderr when it is a terminal (nothing in a pipe or under cron)."""
+    """A progress bar on stderr when it is a terminal (nothing in a pipe or under cron): the
+    share of the mbox file read (of the Maildir's files), and the messages read so far."""
 
-    def __init__(self) -> None:
+    WIDTH = 30
+
+    def __init__(self, source: str) -> None:
+        from pathlib import Path
+
         self.n = 0
+        self.done = 0
         self.live = sys.stderr.isatty()
+        self.total = 0
+        self.by_bytes = False
+        self.shown = 0.0
+        path = Path(source).expanduser()
+        if self.live:
+            try:
+                if path.is_file():
+                    self.total, self.by_bytes = path.stat().st_size, True
+                elif path.is_dir():
+                    self.total = sum(1 for sub in ("cur", "new") for _ in (path / sub).iterdir())
+                    self.by_bytes = False
+            except OSError:
+                self.total = 0
 
     def __enter__(self) -> Any:
         return self.step
 
-    def step(self) -> None:
+    def step(self, size: int) -> None:
+        import time
+
         self.n += 1
-        if self.live and self.n % 500 == 0:
+        self.done += size if self.total and self.by_bytes else 1
+        if not self.live:
+            return
+        now = time.monotonic()
+        if now - self.shown < 0.2:
+            return
+        self.shown = now
+        if self.total:
+            share = min(self.done / self.total, 1.0)
+            filled = round(share * self.WIDTH)
+            bar = "█" * filled + "░" * (self.WIDTH - filled)
+            sys.stderr.write(f"\r{bar} {share:4.0%}  {self.n:,} messages")
+        else:
             sys.stderr.write(f"\r{self.n:,} messages read…")
-            sys.stderr.flush()
+        sys.stderr.flush()
 
     def __exit__(self, *exc: object) -> None:
-        if self.live and self.n >= 500:
-            sys.stderr.write("\r" + " " * 40 + "\r")
+        if self.live and self.shown:
+            sys.stderr.write("\r" + " " * (self.WIDTH + 30) + "\r")
             sys.stderr.flush()
