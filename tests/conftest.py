@@ -156,3 +156,17 @@ def smtp(smtp_server: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> An
     db.close()
     handler.port = smtp_server.port
     return handler
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[Any]:
+    """One real IMAP server (Dovecot) on 127.0.0.1 for the whole test session
+    (tests/imap_server.py); skipped where Dovecot is not installed."""
+    from tests import imap_server as server
+
+    why = server.missing()
+    if why:
+        pytest.skip(why)
+    running = server.Server().start()
+    yield running
+    running.stop()

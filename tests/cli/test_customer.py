@@ -482,7 +482,7 @@ def test_an_edit_keeps_the_sort_key_right(crm, db_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("key", ["smtp_password_file", "seller_logo"])
+@pytest.mark.parametrize("key", ["smtp_password_file", "imap_password_file", "seller_logo"])
 @pytest.mark.parametrize(
     "name", ["9" * 5000 + ".png", "~no-such-user-here/logo.png", "missing.png", "dir/"]
 )

@@ -23,7 +23,8 @@ def import_mail(
         str,
         typer.Argument(
             metavar="SOURCE",
-            help="An mbox file (Gmail's Takeout, Thunderbird) or a Maildir folder.",
+            help="An mbox file (Gmail's Takeout, Thunderbird), a Maildir folder, or an IMAP "
+            "folder: imaps://USER@HOST/FOLDER (password: CRM_IMAP_PASSWORD).",
             show_default=False,
         ),
     ],
@@ -90,7 +91,7 @@ def import_mail(
 
     Example: crm mail import ~/Takeout/Mail/All\\ mail.mbox --since '1 year ago'
     """
-    from crmcli.core.mail import intake, reading
+    from crmcli.core.mail import imap, intake, reading
     from crmcli.db import Discard
     from crmcli.errors import CrmError, UsageError
     from crmcli.render import emit
@@ -124,7 +125,9 @@ def import_mail(
 
     run = intake.Intake(db, me=addresses, since=bound, new_leads=new_leads, forms=patterns,
                         form_map=form_map, dry_run=dry_run, on_message=seen)  # fmt: skip
-    stream = reading.messages(source)  # a missing or wrong source is refused here
+    stream = (
+        imap.messages(source, db, bound) if imap.is_url(source) else reading.messages(source)
+    )  # a missing or wrong source is refused here
 
     def read_all() -> None:
         with _progress(source) as step:

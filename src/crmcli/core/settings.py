@@ -148,8 +148,11 @@ def form_patterns(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split("|") if p.strip()]
 
 
-def _password_file(value: str) -> str:
-    return _existing_file("smtp_password_file", value)
+def _password_file(key: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        return _existing_file(key, value)
+
+    return check
 
 
 # What a quote or invoice shows of the seller (`crm config set seller_name …`).
@@ -265,8 +268,15 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "smtp_password_file",
             None,
-            _password_file,
+            _password_file("smtp_password_file"),
             "a file (mode 0600) holding the SMTP password; or set CRM_SMTP_PASSWORD",
+        ),
+        Setting(
+            "imap_password_file",
+            None,
+            _password_file("imap_password_file"),
+            "a file (mode 0600) holding the IMAP password of crm mail import; or set "
+            "CRM_IMAP_PASSWORD",
         ),
         Setting("mail_from", None, _mail_from, 'the sender of e-mail: "Name <address>"'),
         Setting("send_rate", "60", _rate, "crm send sends at most this many messages a minute"),
