@@ -33,13 +33,19 @@ class Touched:
 def deferred(db: Database) -> Iterator[Touched]:
     """Inside ``db.write()``: interactions written in the block do not re-index their
     record one by one; the records added to the yielded :class:`Touched` are re-indexed
-    once when the block ends."""
-    db.execute("INSERT INTO search_paused (id) VALUES (1)")
+    once when the block ends.  Inside another such block, the outer one stays paused."""
+    if db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'search_paused'") is None:
+        yield Touched()  # a file read at an older schema: the triggers index row by row
+        return
+    outer = db.scalar("SELECT 1 FROM search_paused") is not None
+    if not outer:
+        db.execute("INSERT INTO search_paused (id) VALUES (1)")
     touched = Touched()
     yield touched
     reindex(db, "customers", touched.customers)
     reindex(db, "leads", touched.leads)
-    db.execute("DELETE FROM search_paused")
+    if not outer:
+        db.execute("DELETE FROM search_paused")
 
 
 def reindex(db: Database, table: str, ids: Iterable[int]) -> None:
