@@ -354,3 +354,28 @@ def set_value(db: Database, key: str, value: str) -> str:
 def unset(db: Database, key: str) -> None:
     _setting(key)
     db.execute("DELETE FROM settings WHERE key = ?", (key,))
+
+
+def secret(db: Database, env: str, setting: str) -> str | None:
+    """A password: the environment variable ``env``, else the contents of the file named by
+    the setting ``setting`` (refused when others may read it), else None.  Never stored in
+    the database, never on the command line."""
+    import os
+    from pathlib import Path
+
+    value = os.environ.get(env)
+    if value:
+        return value
+    name = db.setting(setting)
+    if not name:
+        return None
+    path = Path(name)
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise UsageError(
+                f"{setting} {path} may be read by others (mode {mode & 0o777:o}); chmod 600 {path}"
+            )
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise UsageError(f"{setting} {path}: {exc.strerror}") from None

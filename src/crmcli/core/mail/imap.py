@@ -15,11 +15,9 @@ transaction, so nothing is imported.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 from crmcli.db import Database
@@ -153,28 +151,17 @@ def decode_folder(name: str) -> str:
 
 
 def password(db: Database, user: str) -> str:
-    """``CRM_IMAP_PASSWORD``, else the file of ``imap_password_file`` (refused when others
-    may read it).  Never stored in the database, never on the command line."""
-    env = os.environ.get(PASSWORD_ENV)
-    if env:
-        return env
-    name = db.setting("imap_password_file")
-    if not name:
+    """``CRM_IMAP_PASSWORD``, else the file of ``imap_password_file``
+    (:func:`crmcli.core.settings.secret`)."""
+    from crmcli.core.settings import secret
+
+    value = secret(db, PASSWORD_ENV, "imap_password_file")
+    if value is None:
         raise UsageError(
             f"no IMAP password for {user}: set {PASSWORD_ENV}, or crm config set "
             "imap_password_file FILE (mode 0600)"
         )
-    path = Path(name)
-    try:
-        mode = path.stat().st_mode
-        if mode & 0o077:
-            raise UsageError(
-                f"imap_password_file {path} may be read by others (mode {mode & 0o777:o}); "
-                f"chmod 600 {path}"
-            )
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise UsageError(f"imap_password_file {path}: {exc.strerror}") from None
+    return value
 
 
 # -- reading -------------------------------------------------------------------------------

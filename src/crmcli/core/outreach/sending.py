@@ -177,24 +177,10 @@ def _backoff() -> float:
 
 def password(db: Database) -> str | None:
     """The SMTP password: ``CRM_SMTP_PASSWORD``, else the file of ``smtp_password_file``
-    (refused when others may read it), else None.  Never stored in the database."""
-    env = os.environ.get(PASSWORD_ENV)
-    if env:
-        return env
-    name = db.setting("smtp_password_file")
-    if not name:
-        return None
-    path = Path(name)
-    try:
-        mode = path.stat().st_mode
-        if mode & 0o077:
-            raise UsageError(
-                f"smtp_password_file {path} may be read by others (mode {mode & 0o777:o}); "
-                f"chmod 600 {path}"
-            )
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise UsageError(f"smtp_password_file {path}: {exc.strerror}") from None
+    (:func:`crmcli.core.settings.secret`), else None."""
+    from crmcli.core.settings import secret
+
+    return secret(db, PASSWORD_ENV, "smtp_password_file")
 
 
 def sender(db: Database) -> str:
