@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crmcli.db import SCHEMA_VERSION
+from tests.conftest import query
 
 V9 = 9  # m009_segment_indexes
 T = "2026-11-05T03:00:00Z"
@@ -57,40 +58,32 @@ def v9(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
 def test_leads_and_interactions_survive_and_mail_leads_fit(v9: Path) -> None:
     from crmcli.cli import app
 
     leads_sql = "SELECT id, uid, name, email, source, score, status FROM leads ORDER BY id"
     before = {
-        "leads": _rows(v9, leads_sql),
-        "tags": _rows(v9, "SELECT * FROM lead_tags ORDER BY 1, 2"),
-        "changes": _rows(v9, "SELECT * FROM lead_status_changes ORDER BY id"),
-        "interactions": _rows(v9, "SELECT id, customer_id, lead_id, body FROM interactions"),
+        "leads": query(v9, leads_sql),
+        "tags": query(v9, "SELECT * FROM lead_tags ORDER BY 1, 2"),
+        "changes": query(v9, "SELECT * FROM lead_status_changes ORDER BY id"),
+        "interactions": query(v9, "SELECT id, customer_id, lead_id, body FROM interactions"),
     }
     runner = CliRunner()
     # The first write upgrades; an old command undoes on the new schema.
     undone = runner.invoke(app, ["undo", "--yes"], catch_exceptions=False)
     assert undone.exit_code == 0, undone.stderr
-    assert _rows(v9, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert _rows(v9, leads_sql) == before["leads"]
-    assert _rows(v9, "SELECT * FROM lead_tags ORDER BY 1, 2") == before["tags"]
-    assert _rows(v9, "SELECT * FROM lead_status_changes ORDER BY id") == before["changes"]
-    assert _rows(v9, "SELECT id, customer_id, lead_id, body FROM interactions") == [
+    assert query(v9, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(v9, leads_sql) == before["leads"]
+    assert query(v9, "SELECT * FROM lead_tags ORDER BY 1, 2") == before["tags"]
+    assert query(v9, "SELECT * FROM lead_status_changes ORDER BY id") == before["changes"]
+    assert query(v9, "SELECT id, customer_id, lead_id, body FROM interactions") == [
         row
         for row in before["interactions"]
         if row[1] is None  # the customer's log undone
     ]
-    assert _rows(v9, "SELECT direction, message_key FROM interactions") == [(None, None)]
-    assert _rows(v9, "PRAGMA foreign_key_check") == []
-    assert _rows(v9, "PRAGMA integrity_check") == [("ok",)]
+    assert query(v9, "SELECT direction, message_key FROM interactions") == [(None, None)]
+    assert query(v9, "PRAGMA foreign_key_check") == []
+    assert query(v9, "PRAGMA integrity_check") == [("ok",)]
     # The search index of leads still follows them, interactions included.
     found = runner.invoke(app, ["lead", "list", "--search", "máy lọc", "-f", "json"])
     assert [row["name"] for row in json.loads(found.stdout)] == ["Phạm Hoa"]
@@ -104,7 +97,7 @@ def test_leads_and_interactions_survive_and_mail_leads_fit(v9: Path) -> None:
     result = runner.invoke(app, ["mail", "import", str(box), "--me", "me@example.vn",
                                  "--new-leads"])  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert _rows(v9, "SELECT name, source, status FROM leads WHERE id = 3") == [
+    assert query(v9, "SELECT name, source, status FROM leads WHERE id = 3") == [
         ("Lan", "email", "contacted")
     ]
     doctor = runner.invoke(app, ["doctor"])
