@@ -7,6 +7,7 @@ and a rich table is only drawn for a terminal (sent to a pipe it would truncate 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import IO, Any
@@ -270,10 +271,14 @@ def late(when: str, overdue: Any) -> str:
     return f"{when} !" if overdue and when else when
 
 
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
 def display(name: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
     """A value as a person reads it on a terminal: local times, money in its currency (the
     row's ``currency``), percentages, phones as people write them, lists joined, text made
-    safe.  Values a caller already formatted (strings) are only made safe."""
+    safe, blank lines left out.  Values a caller already formatted (strings) are only made
+    safe."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -286,6 +291,8 @@ def display(name: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
             return format_local(value)
         if kind == PHONE:
             return format_phone(visible(value))
+        if "\n\n" in value:  # a mail's subject and body: blank lines cost screen rows
+            value = _BLANK_LINES.sub("\n", value)
         return visible(value)
     if isinstance(value, int | float):
         kind = column_kind(name)
