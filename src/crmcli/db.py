@@ -20,7 +20,7 @@ from typing import Any
 from crmcli.errors import DatabaseError, NotFound
 
 APPLICATION_ID = 0x43524D31  # "CRM1": marks the file as ours
-SCHEMA_VERSION = 10  # len(migrations.MIGRATIONS); a test keeps them equal
+SCHEMA_VERSION = 11  # len(migrations.MIGRATIONS); a test keeps them equal
 BUSY_TIMEOUT_MS = 5_000
 BUSY_TIMEOUT_UNATTENDED_MS = 60_000  # cron and scripts can afford to wait longer
 BUSY_TIMEOUT_ENV = "CRM_BUSY_TIMEOUT"  # seconds to wait for another writer, overriding both

@@ -527,10 +527,11 @@ CUSTOMER_SEARCHED = ("name", "email", "phone", "company", "city", "notes")
 LEAD_SEARCHED = ("name", "email", "phone", "company", "notes")
 
 
-def search_doc(alias: str, link: str, columns: tuple[str, ...]) -> str:
-    """The FTS row of one customer or lead as the triggers build it since m004: its own
+def _search_doc_v4(alias: str, link: str, columns: tuple[str, ...]) -> str:
+    """The FTS row of one customer or lead as the triggers of m004 to m010 built it: its own
     fields plus the text of its interactions (``link``: their column pointing at it), with
-    the letters the tokenizer does not fold folded (:func:`crmcli.text.sql_fold`)."""
+    the letters the tokenizer does not fold folded (:func:`crmcli.text.sql_fold`).  Frozen:
+    m011 moved the interactions' text to an index of its own."""
     activity = (
         f"(SELECT group_concat(body, ' ') FROM interactions WHERE interactions.{link} = {alias}.id)"
     )
@@ -545,12 +546,32 @@ def search_doc(alias: str, link: str, columns: tuple[str, ...]) -> str:
     )
 
 
+def _customer_search_doc_v4(alias: str) -> str:
+    return _search_doc_v4(alias, "customer_id", CUSTOMER_SEARCHED)
+
+
+def _lead_search_doc_v4(alias: str) -> str:
+    return _search_doc_v4(alias, "lead_id", LEAD_SEARCHED)
+
+
+def search_doc(alias: str, columns: tuple[str, ...]) -> str:
+    """The FTS row of one customer or lead (since m011): its own fields, with the letters
+    the tokenizer does not fold folded (:func:`crmcli.text.sql_fold`).  The ``activity``
+    column stays, always empty: the interactions' text is in ``interactions_fts``."""
+    cols = ", ".join(
+        (sql_fold(f"coalesce({alias}.{c}, '')") if c in _FOLDED else f"coalesce({alias}.{c}, '')")
+        + f" AS {c}"
+        for c in columns
+    )
+    return f"SELECT {alias}.id AS id, {cols}, '' AS activity"
+
+
 def customer_search_doc(alias: str) -> str:
-    return search_doc(alias, "customer_id", CUSTOMER_SEARCHED)
+    return search_doc(alias, CUSTOMER_SEARCHED)
 
 
 def lead_search_doc(alias: str) -> str:
-    return search_doc(alias, "lead_id", LEAD_SEARCHED)
+    return search_doc(alias, LEAD_SEARCHED)
 
 
 def _search_triggers(
@@ -593,9 +614,25 @@ def _search_triggers(
     ]
 
 
+def _search_rebuild_v4(fts: str) -> tuple[str, str]:
+    """m004's rebuild of a search index (its own fields and its interactions' text), frozen."""
+    if fts == "customers_fts":
+        names = ", ".join(("rowid", *CUSTOMER_SEARCHED, "activity"))
+        doc = _customer_search_doc_v4("c") + " FROM customers c"
+    else:
+        names = ", ".join(("rowid", *LEAD_SEARCHED, "activity"))
+        doc = _lead_search_doc_v4("l") + " FROM leads l"
+    return f"DELETE FROM {fts}", f"INSERT INTO {fts} ({names}) {doc}"
+
+
 def search_rebuild(fts: str) -> tuple[str, str]:
     """Empty a search index, then fill it from the base rows with the triggers' own
-    expressions (m004, ``crm doctor --fix``)."""
+    expressions (m011, ``crm doctor --fix``)."""
+    if fts == "interactions_fts":
+        return (
+            f"DELETE FROM {fts}",
+            f"INSERT INTO {fts} (rowid, body) {interaction_search_doc('i')}",
+        )
     if fts == "customers_fts":
         names = ", ".join(("rowid", *CUSTOMER_SEARCHED, "activity"))
         doc = customer_search_doc("c") + " FROM customers c"
@@ -603,6 +640,14 @@ def search_rebuild(fts: str) -> tuple[str, str]:
         names = ", ".join(("rowid", *LEAD_SEARCHED, "activity"))
         doc = lead_search_doc("l") + " FROM leads l"
     return f"DELETE FROM {fts}", f"INSERT INTO {fts} ({names}) {doc}"
+
+
+def interaction_search_doc(alias: str) -> str:
+    """The rows of ``interactions_fts`` (m011): each interaction's text, folded."""
+    return (
+        f"SELECT {alias}.id AS id, {sql_fold(f'coalesce({alias}.body, {chr(39)}{chr(39)})')} "
+        f"AS body FROM interactions {alias}"
+    )
 
 
 def _audit_update_of(table: str, columns: list[str], key: str = "id") -> list[str]:
@@ -639,15 +684,17 @@ def m004_folding_and_sort_keys(conn: sqlite3.Connection) -> None:
     # The city index only served sorting by city, which the key does now.
     conn.execute("DROP INDEX customers_city")
     statements = _search_triggers(
-        "customers", "customers_fts", "customer_id", CUSTOMER_SEARCHED, customer_search_doc
+        "customers", "customers_fts", "customer_id", CUSTOMER_SEARCHED, _customer_search_doc_v4
     )
-    statements += _search_triggers("leads", "leads_fts", "lead_id", LEAD_SEARCHED, lead_search_doc)
+    statements += _search_triggers(
+        "leads", "leads_fts", "lead_id", LEAD_SEARCHED, _lead_search_doc_v4
+    )
     statements.append(_audit_update_of("customers", [*CUSTOMER_COLUMNS, "cadence"])[1])
     statements.append(_audit_update_of("leads", LEAD_COLUMNS)[1])
     for sql in statements:
         conn.execute(sql)
     for fts in ("customers_fts", "leads_fts"):
-        for sql in search_rebuild(fts):
+        for sql in _search_rebuild_v4(fts):
             conn.execute(sql)
 
 
@@ -1120,3 +1167,45 @@ def m010_mail_intake(conn: sqlite3.Connection) -> None:
         head, when, body = parts.groups()
         conn.execute(f"DROP TRIGGER {name}")
         conn.execute(f"{head} WHEN ({when}) AND NOT EXISTS (SELECT 1 FROM search_paused) {body}")
+
+
+@migration
+def m011_interaction_search(conn: sqlite3.Connection) -> None:
+    """Interactions get a search index of their own (``interactions_fts``, rowid = the
+    interaction's id, its folded text), kept by triggers that touch one row per interaction
+    written: adding an interaction costs the same whatever the record's history.  Until now
+    each customer's and lead's row held all its interactions' text, rebuilt on every one
+    (O(n) each, O(n²) for n).  Their ``activity`` column stays, empty; a search matches a
+    word in the record's fields or in any of its interactions
+    (:func:`crmcli.core.customers.search_condition`).  ``search_paused`` still stops the
+    triggers (a pause left committed is what ``crm doctor`` reports and fixes)."""
+    old = [
+        f"{prefix}_fts_{action}"
+        for prefix in ("interactions", "interactions_lead")
+        for action in ("insert", "update", "delete")
+    ]
+    for name in old:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DROP VIEW customers_search_doc")
+    conn.execute("DROP VIEW leads_search_doc")
+    paused = "WHEN NOT EXISTS (SELECT 1 FROM search_paused)"
+    row = sql_fold("coalesce(new.body, '')")
+    for sql in (
+        f"CREATE VIEW customers_search_doc AS {customer_search_doc('c')} FROM customers c",
+        f"CREATE VIEW leads_search_doc AS {lead_search_doc('l')} FROM leads l",
+        """CREATE VIRTUAL TABLE interactions_fts USING fts5 (
+            body,
+            tokenize = 'unicode61 remove_diacritics 2'
+        )""",
+        f"CREATE TRIGGER interactions_index_insert AFTER INSERT ON interactions {paused} "
+        f"BEGIN INSERT INTO interactions_fts (rowid, body) VALUES (new.id, {row}); END",
+        f"CREATE TRIGGER interactions_index_update AFTER UPDATE OF id, body ON interactions "
+        f"{paused} BEGIN DELETE FROM interactions_fts WHERE rowid = old.id; "
+        f"INSERT INTO interactions_fts (rowid, body) VALUES (new.id, {row}); END",
+        f"CREATE TRIGGER interactions_index_delete AFTER DELETE ON interactions {paused} "
+        "BEGIN DELETE FROM interactions_fts WHERE rowid = old.id; END",
+    ):
+        conn.execute(sql)
+    for fts in ("customers_fts", "leads_fts", "interactions_fts"):
+        for sql in search_rebuild(fts):
+            conn.execute(sql)

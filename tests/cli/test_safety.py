@@ -222,7 +222,7 @@ def test_doctor_on_a_fresh_database(crm, db_path: Path) -> None:
     found = checks(result)
     assert set(found.values()) == {"ok"}
     assert {"integrity", "foreign keys", "search index customers", "search index leads",
-            "orphans", "schema version", "active command", "file mode",
+            "search index interactions", "orphans", "schema version", "active command", "file mode",
             "free space"} == set(found)  # fmt: skip
 
 

@@ -249,16 +249,67 @@ def match_query(text: str, *, prefix: bool = True, country: str | None = None) -
     Text that reads as a phone number also finds the number stored in E.164 form, normalised
     with the rules of stored numbers (``country``: the default country): with VN,
     ``0912 345 678`` finds +84912345678."""
+    terms, phone = query_terms(text, prefix=prefix, country=country)
+    query = " ".join(terms)
+    if phone is not None:
+        query = f"({query}) OR {phone}"
+    return query
+
+
+def query_terms(
+    text: str, *, prefix: bool = True, country: str | None = None
+) -> tuple[list[str], str | None]:
+    """The FTS5 terms of a search, one a word (all must match), and the term of the phone
+    number it reads as (an alternative to all the words; ``None``: none)."""
     words = fold_for_search(text).split()
     if not words:
         raise InvalidValue("--search", text, "must not be empty")
     _check_query(text, "--search")
     star = "*" if prefix else ""
-    query = " ".join('"' + w.replace('"', '""') + '"' + star for w in words)
+    terms = ['"' + w.replace('"', '""') + '"' + star for w in words]
     phone = phone_digits(text, country)
-    if phone is not None and [phone] != words:
-        query = f'({query}) OR "{phone}"{star}'
-    return query
+    if phone is None or [phone] == words:
+        return terms, None
+    return terms, f'"{phone}"{star}'
+
+
+def search_condition(
+    id_column: str,
+    fts: str,
+    link: str,
+    search: str,
+    *,
+    prefix: bool = True,
+    country: str | None = None,
+    also: str | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL condition (and its parameters) that a customer or lead (``id_column``; its
+    index ``fts``, the interactions' column ``link`` pointing at it) matches ``search``:
+    every word is somewhere in its own indexed fields or in the text of one of its
+    interactions (``interactions_fts``), a word in the company and another in an e-mail
+    together.  ``also``: text filters (:func:`column_filter`), on its own fields.
+
+    The first branch, every word in the record's own fields, is the common case and costs
+    one FTS5 query; the second one, word by word, is evaluated only for the records the
+    first one leaves out."""
+    terms, phone = query_terms(search, prefix=prefix, country=country)
+    own = f"{id_column} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"
+    spoken = (
+        f"{id_column} IN (SELECT x.{link} FROM interactions x WHERE x.id IN "
+        "(SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?))"
+    )
+    query = " ".join(terms) if phone is None else f"({' '.join(terms)}) OR {phone}"
+    params: list[Any] = [both(query, also)]
+    spread = " AND ".join(f"({own} OR {spoken})" for _ in terms)
+    for term in terms:
+        params += [term, term]
+    if phone is not None:
+        spread = f"(({spread}) OR {own} OR {spoken})"
+        params += [phone, phone]
+    if also is not None:
+        spread = f"{spread} AND {own}"
+        params.append(also)
+    return f"({own} OR ({spread}))", params
 
 
 _PHONE_LIKE = re.compile(r"[+(]?[0-9][0-9 ().\-/]{4,}[0-9)]")
@@ -403,9 +454,11 @@ def list_query(
     if sort:
         source = "FROM customers c "
         if search is not None:
-            source = "FROM customers_fts f JOIN customers c ON c.id = f.rowid "
-            where = ["customers_fts MATCH ?", *where]
-            params = [both(match_query(search, country=country), filters), *params]
+            found, found_params = search_condition(
+                "c.id", "customers_fts", "customer_id", search, country=country, also=filters
+            )
+            where = [found, *where]
+            params = [*found_params, *params]
         elif filters is not None:
             # "+": walk the sort key's index and test each row against the matches, rather
             # than sort every match (a big city is a third of the customers).
@@ -435,8 +488,8 @@ def list_query(
         return sql, page_params + tail_params
     assert search is not None
     return ranked_search(
-        searched, "customers_fts", search, where, params, tail, tail_params, country=country,
-        also=filters,
+        _SELECT, "c.id", "customers_fts", "customer_id", search, where, params, tail,
+        tail_params, country=country, also=filters,
     )  # fmt: skip
 
 
@@ -446,8 +499,10 @@ def both(query: str, also: str | None) -> str:
 
 
 def ranked_search(
-    searched: str,
+    select: str,
+    id_column: str,
     fts: str,
+    link: str,
     search: str,
     where: list[str],
     params: list[Any],
@@ -457,22 +512,26 @@ def ranked_search(
     country: str | None = None,
     also: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """Rows matching ``search`` in the ``fts`` index (aliased ``f`` in ``searched``): those
-    matching the whole words first, then those matched only as a prefix, each in rowid order
-    (both parts stream from the index, so a LIMIT in ``tail`` stops early).  ``also``: text
-    filters on the same index (:func:`column_filter`), matched with the words."""
-    prefix = both(match_query(search, country=country), also)
-    exact = both(match_query(search, prefix=False, country=country), also)
-    whole_words = _where(searched, [f"{fts} MATCH ?", *where]) + " ORDER BY f.rowid"
-    prefix_only = _where(
-        searched,
-        [f"{fts} MATCH ?", f"f.rowid NOT IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", *where],
+    """Rows of ``select`` (customers or leads, ``id_column``) matching ``search`` as
+    :func:`search_condition` says: those matching the whole words first, then those matched
+    only as a prefix, each by id (both parts walk the table in id order, so a LIMIT in
+    ``tail`` stops early).  ``also``: text filters on the same index (:func:`column_filter`),
+    matched with the words."""
+    exact, exact_params = search_condition(
+        id_column, fts, link, search, prefix=False, country=country, also=also
     )
+    prefix, prefix_params = search_condition(
+        id_column, fts, link, search, country=country, also=also
+    )
+    whole_words = _where(select, [exact, *where]) + f" ORDER BY {id_column}"
+    prefix_only = _where(select, [prefix, f"NOT {exact}", *where])
     sql = (
         f"SELECT * FROM ({whole_words}) UNION ALL "
-        f"SELECT * FROM ({prefix_only} ORDER BY f.rowid){tail}"
+        f"SELECT * FROM ({prefix_only} ORDER BY {id_column}){tail}"
     )
-    return sql, [exact, *params, prefix, exact, *params, *tail_params]
+    return sql, [
+        *exact_params, *params, *prefix_params, *exact_params, *params, *tail_params,
+    ]  # fmt: skip
 
 
 def _where(sql: str, conditions: list[str]) -> str:

@@ -4,9 +4,9 @@ of their own that can be found, read, corrected and deleted.
 They are written by ``customer log`` and ``lead log`` (:func:`crmcli.core.customers.log`,
 :func:`crmcli.core.leads.log`); this module lists, shows, edits and deletes them.  Nothing
 here keeps anything else in step by hand: a customer's or lead's ``last_contacted`` is the
-latest ``happened_at`` of its interactions, computed when read, and the search index (whose
-customer and lead rows hold their interactions' text) and the audit trail follow every
-change through the triggers of :mod:`crmcli.migrations`.
+latest ``happened_at`` of its interactions, computed when read, and the search index (a row
+per interaction, ``interactions_fts``) and the audit trail follow every change through the
+triggers of :mod:`crmcli.migrations`.
 """
 
 from __future__ import annotations
@@ -39,14 +39,12 @@ LEFT JOIN leads l ON l.id = i.lead_id
 GET_SQL = _SELECT + "WHERE i.id = ?"
 _ORDER = " ORDER BY i.happened_at DESC, i.id DESC"
 
-# A search first narrows to the customers and leads whose search index holds every word
-# (their own fields and their interactions' text, FTS5), then keeps the interactions
-# whose own text holds every word.
+# A search keeps the interactions whose own text holds every word: their index
+# (``interactions_fts``, FTS5) narrows to the candidates, :func:`matches` confirms.  (An
+# interaction of neither a customer nor a lead was never found: it still is not.)
 _SEARCH_CANDIDATES = (
-    "i.id IN (SELECT x.id FROM interactions x WHERE x.customer_id IN "
-    "(SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?) "
-    "UNION SELECT x.id FROM interactions x WHERE x.lead_id IN "
-    "(SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?))"
+    "i.id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?) "
+    "AND (i.customer_id IS NOT NULL OR i.lead_id IS NOT NULL)"
 )
 _WORD = re.compile(r"\w+")
 
@@ -154,7 +152,7 @@ def list_interactions(
         query = check_search(search)
         words = words_of(search)
         where.append(_SEARCH_CANDIDATES)
-        params.extend([query, query])
+        params.append(query)
     sql = _SELECT + ("WHERE " + " AND ".join(where) if where else "") + _ORDER
     if not words:
         if limit is not None:

@@ -240,20 +240,21 @@ def list_query(
     tail, tail_params = "", []
     if limit is not None:
         tail, tail_params = " LIMIT ?", [limit]
-    searched = _SELECT.replace("FROM leads l", "FROM leads_fts f JOIN leads l ON l.id = f.rowid")
     if search is None:
         if filters is not None:
             where.append("l.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
             params.append(filters)
         order = " ORDER BY " + (parse_sort(sort) if sort else "l.id")
         return _where(_SELECT, where) + order + tail, params + tail_params
-    prefix = customers.both(customers.match_query(search, country=country), filters)
     if sort:
-        sql = _where(searched, ["leads_fts MATCH ?", *where]) + " ORDER BY " + parse_sort(sort)
-        return sql + tail, [prefix, *params, *tail_params]
+        found, found_params = customers.search_condition(
+            "l.id", "leads_fts", "lead_id", search, country=country, also=filters
+        )
+        sql = _where(_SELECT, [found, *where]) + " ORDER BY " + parse_sort(sort)
+        return sql + tail, [*found_params, *params, *tail_params]
     return customers.ranked_search(
-        searched, "leads_fts", search, where, params, tail, tail_params, country=country,
-        also=filters,
+        _SELECT, "l.id", "leads_fts", "lead_id", search, where, params, tail, tail_params,
+        country=country, also=filters,
     )  # fmt: skip
 
 

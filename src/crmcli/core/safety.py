@@ -472,6 +472,7 @@ def check_foreign_keys(db: Database) -> Check:
 FTS_INDEXES = (
     ("customers_fts", "customers", ("name", "email", "phone", "company", "city", "notes")),
     ("leads_fts", "leads", ("name", "email", "phone", "company", "notes")),
+    ("interactions_fts", "interactions", ("body",)),
 )
 
 

@@ -1,22 +1,23 @@
-"""The search index while a command adds many interactions.
+"""The search index while a command adds, moves or removes many interactions.
 
-A customer's or lead's row in the search index holds the text of all its interactions, and a
-trigger rebuilds that row on every interaction added, changed or deleted (so the index is
-right whoever writes).  Adding n interactions to one record one by one so costs O(n²): 2,000
-e-mails to one customer took minutes.  :func:`deferred` pauses those triggers for the rest of
-the command's transaction (a row in ``search_paused``, schema 10) and re-indexes each record
-the command touched once at its end: linear, and the same index.  A failed command rolls the
-pause back with everything else.
+Up to schema 10 a customer's or lead's row in the search index held the text of all its
+interactions, and a trigger rebuilt that row on every interaction written: n interactions added
+to one record one by one cost O(n²), so such commands paused the triggers (a row in
+``search_paused``) and re-indexed each record they touched once at their end.  Since schema 11
+each interaction has its own row in ``interactions_fts``, which its triggers keep in step one
+row at a time, and moving an interaction to another record (a merge, a lead converted) changes
+nothing in any index: there is nothing left to defer.  :func:`deferred` stays for its callers,
+which still name the records they touch; it no longer pauses anything.  ``search_paused`` still
+stops the interactions' triggers if a row is ever in it (``crm doctor`` reports it and
+``--fix`` rebuilds the indexes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from crmcli.db import Database
-
-CHUNK = 500  # ids re-indexed per statement
 
 
 class Touched:
@@ -31,62 +32,8 @@ class Touched:
 
 @contextmanager
 def deferred(db: Database) -> Iterator[Touched]:
-    """Inside ``db.write()``: interactions written in the block do not re-index their
-    record one by one; the records added to the yielded :class:`Touched` are re-indexed
-    once when the block ends.  Inside another such block, the outer one stays paused."""
-    if db.scalar("SELECT 1 FROM sqlite_master WHERE name = 'search_paused'") is None:
-        yield Touched()  # a file read at an older schema: the triggers index row by row
-        return
-    outer = db.scalar("SELECT 1 FROM search_paused") is not None
-    if not outer:
-        db.execute("INSERT INTO search_paused (id) VALUES (1)")
-    touched = Touched()
-    yield touched
-    reindex(db, "customers", touched.customers)
-    reindex(db, "leads", touched.leads)
-    if not outer:
-        db.execute("DELETE FROM search_paused")
-
-
-def reindex(db: Database, table: str, ids: Iterable[int]) -> None:
-    """Rebuild the search index rows of ``ids`` of ``table`` (customers or leads) as the
-    triggers write them: the record's own columns from the ``<table>_search_doc`` view, its
-    interactions' text joined in their order and folded by :func:`crmcli.text.fold_for_search`
-    (what the view's SQL folding gives, tested in tests/test_text_folding.py, at a fifth of
-    its cost on the long text of a mailbox)."""
-    from crmcli.migrations import CUSTOMER_SEARCHED, LEAD_SEARCHED
-    from crmcli.text import fold_for_search
-
-    columns = CUSTOMER_SEARCHED if table == "customers" else LEAD_SEARCHED
-    link = "customer_id" if table == "customers" else "lead_id"
-    fts, view = f"{table}_fts", f"{table}_search_doc"
-    names = ", ".join(("rowid", *columns, "activity"))
-    values = ", ".join("?" * (len(columns) + 2))
-    ordered = sorted(ids)
-    insert = f"INSERT INTO {fts} ({names}) VALUES ({values})"
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        own = {
-            row[0]: row
-            for row in db.conn.execute(
-                f"SELECT id, {', '.join(columns)} FROM {view} WHERE id IN ({marks})", chunk
-            )
-        }
-        db.execute(f"DELETE FROM {fts} WHERE rowid IN ({marks})", chunk)
-        # One record's text in memory at a time, however many the chunk holds.
-        current: int | None = None
-        parts: list[str] = []
-        for owner, body in db.conn.execute(
-            f"SELECT {link}, body FROM interactions WHERE {link} IN ({marks}) "
-            f"ORDER BY {link}, happened_at, id",
-            chunk,
-        ):
-            if owner != current:
-                if current is not None and current in own:
-                    db.execute(insert, (*own.pop(current), fold_for_search(" ".join(parts))))
-                current, parts = owner, []
-            parts.append(body)
-        if current is not None and current in own:
-            db.execute(insert, (*own.pop(current), fold_for_search(" ".join(parts))))
-        db.executemany(insert, [(*row, "") for row in own.values()])  # no interactions
+    """Inside ``db.write()``: a block that writes many interactions.  Each one is indexed
+    as it is written, at a cost that does not depend on the record's history, so the block
+    needs nothing more; the yielded :class:`Touched` is kept for the callers' bookkeeping."""
+    del db  # the triggers index row by row
+    yield Touched()
