@@ -1,6 +1,6 @@
 """The search index after the commands that move or remove many interactions at once
-(merge, lead convert and delete, undo of a mail import): each customer's and lead's row is
-re-indexed once, and the index then holds exactly what the row-by-row triggers would."""
+(merge, lead convert and delete, undo): the index holds exactly what the triggers write, row
+by row, and search finds what it found."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from tests.conftest import add, query
 
 
 def consistent(db_path: Path) -> None:
+    from crmcli.text import sql_fold
+
     for table in ("customers", "leads"):
         index = query(db_path, f"SELECT rowid, activity FROM {table}_fts ORDER BY rowid")
         doc = query(db_path, f"SELECT id, activity FROM {table}_search_doc ORDER BY id")
         assert index == doc, table
+    index = query(db_path, "SELECT rowid, body FROM interactions_fts ORDER BY rowid")
+    folded = query(db_path, f"SELECT id, {sql_fold('body')} FROM interactions ORDER BY id")
+    assert index == folded
     assert query(db_path, "SELECT count(*) FROM search_paused") == [(0,)]
 
 

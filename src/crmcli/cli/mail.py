@@ -154,12 +154,11 @@ def import_mail(
         else:
             from crmcli.core import search_index
 
-            with db.write(), search_index.deferred(db) as touched:
+            with db.write(), search_index.self_indexed(db) as index:
+                run.index = index
                 checked()
                 if not report.interactions and not report.new_leads:
                     raise Discard  # nothing new: no command in the history either
-                touched.customers |= report.customers
-                touched.leads |= report.leads
     except reading.Broken as exc:  # a file of a Maildir that cannot be read
         raise CrmError(f"{source}: {exc}; nothing was imported") from None
     if shown:

@@ -855,15 +855,9 @@ def merge(db: Database, keep_id: int, other_id: int) -> dict[str, Any]:
     for name in ("email", "phone"):  # keep the other's contact details rather than drop them
         if keep.get(name) and other.get(name) and other[name].casefold() != keep[name].casefold():
             fields.setdefault(f"{name}_2", other[name])
-    # Moved before the delete cascades to them; the search index once, not per interaction.
-    from crmcli.core import search_index
-
-    with search_index.deferred(db) as touched:
-        for table in ("interactions", "deals", "leads", "tickets", "reminders"):
-            db.execute(
-                f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id)
-            )
-        touched.customers.update((keep_id, other_id))
+    # Moved before the delete cascades to them.
+    for table in ("interactions", "deals", "leads", "tickets", "reminders"):
+        db.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
     db.execute("DELETE FROM customers WHERE id = ?", (other_id,))
     update(db, keep_id, CustomerInput(values=fill, tags=other["tags"], fields=fields))
     return get(db, keep_id)

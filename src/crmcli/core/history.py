@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 from crmcli.db import Database
@@ -852,41 +851,16 @@ def _revert(db: Database, step: UndoStep) -> None:
         )
     _check_moved(db, step)
     ordered = [table(n) for n in names]
-    with _search_paused(db, "interactions" in present):
-        for t in ordered:
-            _restore(db, t)
-        for t in ordered:
-            _change_back(db, t)
-        for t in reversed(ordered):
-            _remove(db, t)
+    for t in ordered:
+        _restore(db, t)
+    for t in ordered:
+        _change_back(db, t)
+    for t in reversed(ordered):
+        _remove(db, t)
     expected = db.scalar("SELECT count(*) FROM temp.undo_ops")
     made = db.scalar("SELECT count(*) FROM audit WHERE id > ?", (mark,))
     if made != expected:
         raise UndoRefused(_side_effect(db, step, mark))
-
-
-@contextmanager
-def _search_paused(db: Database, interactions: bool) -> Iterator[None]:
-    """While a step puts interactions back or takes them away, the search index's
-    per-interaction triggers are paused and each customer and lead concerned is re-indexed
-    once at the end (:mod:`crmcli.core.search_index`): undoing a mail import of n messages
-    to one customer row by row cost O(n²), 100 s for 1,000."""
-    if not interactions:
-        yield
-        return
-    from crmcli.core import search_index
-
-    owners = db.conn.execute(
-        "SELECT json_extract(image, '$.customer_id'), json_extract(image, '$.lead_id') "
-        "FROM temp.undo_ops WHERE tbl = 'interactions' "
-        "UNION SELECT customer_id, lead_id FROM interactions WHERE id IN "
-        "(SELECT k1 FROM temp.undo_ops WHERE tbl = 'interactions' "
-        "AND kind IN ('changed', 'removed'))"
-    ).fetchall()
-    with search_index.deferred(db) as touched:
-        yield
-        touched.customers.update(int(c) for c, _ in owners if c is not None)
-        touched.leads.update(int(ld) for _, ld in owners if ld is not None)
 
 
 # Columns a later migration moved into other rows: setting a row back cannot restore them,

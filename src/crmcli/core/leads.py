@@ -412,24 +412,12 @@ class Deleted:
 def delete(db: Database, lead_id: int) -> Deleted:
     """Delete a lead with its tags, status history and the interactions that are only its
     own; interactions shared with a customer (after a conversion) stay with the customer."""
-    from crmcli.core import search_index
-
     record = get(db, lead_id)
-    with search_index.deferred(db) as touched:  # one re-index, not one per interaction
-        touched.leads.add(lead_id)
-        touched.customers.update(
-            int(r[0])
-            for r in db.conn.execute(
-                "SELECT DISTINCT customer_id FROM interactions WHERE lead_id = ? "
-                "AND customer_id IS NOT NULL",
-                (lead_id,),
-            )
-        )
-        kept = db.execute(
-            "UPDATE interactions SET lead_id = NULL WHERE lead_id = ? AND customer_id IS NOT NULL",
-            (lead_id,),
-        ).rowcount
-        deleted = db.execute("DELETE FROM interactions WHERE lead_id = ?", (lead_id,)).rowcount
+    kept = db.execute(
+        "UPDATE interactions SET lead_id = NULL WHERE lead_id = ? AND customer_id IS NOT NULL",
+        (lead_id,),
+    ).rowcount
+    deleted = db.execute("DELETE FROM interactions WHERE lead_id = ?", (lead_id,)).rowcount
     db.execute("DELETE FROM leads WHERE id = ?", (lead_id,))
     return Deleted(record, deleted, kept)
 
@@ -580,15 +568,10 @@ def convert(db: Database, lead_id: int, *, deal: DealInput | None = None) -> Con
         fill = {k: v for k, v in shared.items() if v is not None and not current.get(k)}
         customers.write_changes(db, customer_id, fill, now)
         db.executemany(customers.INSERT_TAG, [(customer_id, t) for t in lead["tags"]])
-    from crmcli.core import search_index
-
-    with search_index.deferred(db) as touched:  # one re-index, not one per interaction
-        moved = db.execute(
-            "UPDATE interactions SET customer_id = ? WHERE lead_id = ? AND customer_id IS NULL",
-            (customer_id, lead_id),
-        ).rowcount
-        touched.customers.add(customer_id)
-        touched.leads.add(lead_id)
+    moved = db.execute(
+        "UPDATE interactions SET customer_id = ? WHERE lead_id = ? AND customer_id IS NULL",
+        (customer_id, lead_id),
+    ).rowcount
     reminders = db.execute(
         "UPDATE reminders SET customer_id = ?, lead_id = NULL, updated_at = ? "
         "WHERE lead_id = ? AND done_at IS NULL",

@@ -166,6 +166,9 @@ class Intake:
         self.report = Report()
         self.now = utc_now_iso()
         self.seen_keys: set[tuple[str, Record]] = set()  # for a dry run
+        # Set by the caller when the search index's trigger is paused: indexes one
+        # interaction (core/search_index.py).
+        self.index: Callable[[int, str], None] | None = None
 
     def take(self, mail: Mail) -> None:
         r = self.report
@@ -329,11 +332,14 @@ class Intake:
         kind, ident = record
         if kind == "customer":
             campaign = self._answered(ident, mail) if direction == "in" else None
-            customers.log(self.db, ident, "email", text, mail.at, direction=direction,
-                          message_key=mail.key, campaign_id=campaign)  # fmt: skip
+            interaction = customers.log(self.db, ident, "email", text, mail.at,
+                                        direction=direction, message_key=mail.key,
+                                        campaign_id=campaign)  # fmt: skip
         else:  # a new lead becomes contacted
-            leads.log(self.db, ident, "email", text, mail.at,
-                      direction=direction, message_key=mail.key)  # fmt: skip
+            interaction = leads.log(self.db, ident, "email", text, mail.at, direction=direction,
+                                    message_key=mail.key).interaction_id  # fmt: skip
+        if self.index is not None:
+            self.index(interaction, text)
 
 
 def body(mail: Mail) -> str:
