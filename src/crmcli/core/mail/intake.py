@@ -193,20 +193,34 @@ class Intake:
         made_lead = False
         if not records and self.new_leads and direction == "in" and not mail.bulk:
             if mail.sender and mail.sender not in self.me:
-                records.append(self._lead(mail))
+                name = mail.sender_name.strip() or mail.sender.partition("@")[0]
+                records.append(self._lead({"name": name[:200], "email": mail.sender}, "email"))
                 made_lead = True
         if not records:
             r.unmatched += 1
             return
+        self._record(mail, records, direction, made_lead, lambda: body(mail))
+
+    def _record(
+        self,
+        mail: Mail,
+        records: list[Record],
+        direction: str,
+        made_lead: bool,
+        text: Callable[[], str],
+    ) -> None:
+        """Log ``mail`` on each of ``records`` that does not have it yet, with the text
+        ``text()`` gives (made once, only when there is something to log)."""
+        r = self.report
         fresh = [rec for rec in records if not self._has(rec, mail.key)]
         if not fresh:
             r.already += 1
             return
         r.imported += 1
-        if made_lead:
-            r.new_leads += 1
+        r.new_leads += made_lead
+        logged = text()
         for record in fresh:
-            self._log(record, mail, direction)
+            self._write(record, mail, direction, logged)
             r.interactions += 1
             (r.customers if record[0] == "customer" else r.leads).add(record[1])
         if self.on_message is not None:
@@ -229,21 +243,12 @@ class Intake:
             records += [rec for rec in self.book.by_phone(phone) if rec not in records]
         made_lead = False
         if not records:
-            records = [self._new_lead(values, submission, mail)]
+            name = values.get("name") or (
+                str(values["email"]).partition("@")[0] if values.get("email") else "Web form"
+            )
+            records = [self._lead({**values, "name": name}, "web")]
             made_lead = True
-        fresh = [rec for rec in records if not self._has(rec, mail.key)]
-        if not fresh:
-            r.already += 1
-            return
-        r.imported += 1
-        r.new_leads += made_lead
-        text = fit(submission.text(mail.subject))
-        for record in fresh:
-            self._write(record, mail, "in", text)
-            r.interactions += 1
-            (r.customers if record[0] == "customer" else r.leads).add(record[1])
-        if self.on_message is not None:
-            self.on_message(mail, "in", fresh)
+        self._record(mail, records, "in", made_lead, lambda: fit(submission.text(mail.subject)))
 
     def _checked(self, submission: Any) -> dict[str, str | int | None]:
         """The submission's lead fields that are valid; an invalid one (a phone the
@@ -260,20 +265,6 @@ class Intake:
         if isinstance(values.get("email"), str):
             values["email"] = str(values["email"]).lower()
         return values
-
-    def _new_lead(self, values: dict[str, Any], submission: Any, mail: Mail) -> Record:
-        name = values.get("name") or (
-            str(values["email"]).partition("@")[0] if values.get("email") else "Web form"
-        )
-        record: Record = ("lead", 0)
-        if not self.dry_run:
-            from crmcli.core import leads
-
-            data = leads.LeadInput({**values, "name": name, "source": "web"})
-            record = ("lead", leads.add(self.db, data))
-        if values.get("email"):
-            self.book.add(str(values["email"]), record)
-        return record
 
     # -- the records ---------------------------------------------------------------------
 
@@ -308,20 +299,18 @@ class Intake:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def _lead(self, mail: Mail) -> Record:
-        """A new lead for the unknown sender of ``mail`` (in a dry run, a stand-in)."""
-        name = mail.sender_name.strip() or mail.sender.partition("@")[0]
+    def _lead(self, values: dict[str, Any], source: str) -> Record:
+        """A new lead of ``values`` (``name`` and what the message gave), from ``source``
+        (``email``: an unknown sender; ``web``: a form); in a dry run, a stand-in.  Its
+        e-mail finds it for the rest of the import."""
         record: Record = ("lead", 0)
         if not self.dry_run:
             from crmcli.core import leads
 
-            data = leads.LeadInput({"name": name[:200], "email": mail.sender, "source": "email"})
-            record = ("lead", leads.add(self.db, data))
-        self.book.add(mail.sender, record)
+            record = ("lead", leads.add(self.db, leads.LeadInput({**values, "source": source})))
+        if values.get("email"):
+            self.book.add(str(values["email"]), record)
         return record
-
-    def _log(self, record: Record, mail: Mail, direction: str) -> None:
-        self._write(record, mail, direction, body(mail))
 
     def _write(self, record: Record, mail: Mail, direction: str, text: str) -> None:
         if self.dry_run:
